@@ -1,0 +1,33 @@
+# gi-book: `make book` builds the static book, `make test` runs every test and notebook.
+# Both create the virtual environment .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Exact versions the project is tested with; `make CONSTRAINTS= book` installs the newest allowed versions.
+CONSTRAINTS ?= constraints.txt
+STAMP := $(VENV)/.installed
+
+.PHONY: book test bench notebooks sync clean
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e ".[book,test]"
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+	@echo "open _build/html/index.html"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest --nbval
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_trainer.py
+
+# Re-pair the jupytext sources and re-execute every notebook in the quick profile (writes outputs).
+notebooks: $(STAMP)
+	$(BIN)/jupytext --sync notebooks/*.py
+	GI_PROFILE=quick $(BIN)/jupyter execute --inplace --timeout=1200 notebooks/*.ipynb
+
+clean:
+	rm -rf _build

@@ -1,0 +1,90 @@
+"""Build the small real subsets that the quick profile and the tests use.
+
+Reads the complete datasets through torchvision (``gi_core.data.load_images`` with the full
+profile, no download) and writes ``gi_core/quick_data/<name>.npz`` with uint8 images,
+int64 labels and a JSON ``info`` record (source, seed, sizes, licence). Run from the
+repository root, for example::
+
+    GI_DATA_ROOT=../shared/data python data_scripts/make_quick_subsets.py
+
+USPS: torchvision's training file ``usps.bz2`` is not in ``../shared/data``; when it is
+missing the training subset is drawn from ``--usps-esl-root`` (the ESL release of the same
+images and labels, smoothed differently) and ``info`` records that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gi_core.data import DATASETS, QUICK_DATA_DIR, DatasetUnavailableError, ImageData, data_root, load_images
+
+SIZES = {"mnist": (6000, 1000), "fashion_mnist": (6000, 1000), "usps": (2000, 1000)}
+
+
+def stratified_indices(labels: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` indices with (as nearly as possible) equal counts per class, in random order."""
+    classes = np.unique(labels)
+    per_class = [rng.permutation(np.flatnonzero(labels == c)) for c in classes]
+    quota = n // len(classes)
+    chosen = [idx[:quota] for idx in per_class]
+    rest = rng.permutation(np.concatenate([idx[quota:] for idx in per_class]))[: n - quota * len(classes)]
+    return rng.permutation(np.concatenate(chosen + [rest]))
+
+
+def to_uint8(data: ImageData) -> tuple[np.ndarray, np.ndarray]:
+    return (data.x * 255).round().to(torch.uint8).numpy(), data.y.numpy()
+
+
+def load_usps_train(root: Path, esl_root: Path) -> tuple[ImageData, str]:
+    try:
+        return load_images("usps", "train", profile="full", root=root, download=False), "torchvision USPS train"
+    except DatasetUnavailableError:
+        import torchvision.datasets as tvd
+
+        ds = tvd.USPS(root=str(esl_root), train=True, download=False)
+        x = torch.as_tensor(ds.data).unsqueeze(1).float() / 255
+        y = torch.as_tensor(ds.targets).long()
+        note = "USPS-ESL-variant usps.bz2 (same images and labels as torchvision's, smoothed differently)"
+        return ImageData(x, y, "usps", "train", note), note
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", default=None, help="torchvision data root (default: $GI_DATA_ROOT)")
+    parser.add_argument("--usps-esl-root", default=None, help="folder with the ESL usps.bz2 (default: <root>/USPS-ESL-variant)")
+    parser.add_argument("--datasets", nargs="+", default=sorted(SIZES), choices=sorted(SIZES))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    root = data_root(args.root)
+    esl_root = Path(args.usps_esl_root) if args.usps_esl_root else root / "USPS-ESL-variant"
+    QUICK_DATA_DIR.mkdir(exist_ok=True)
+    for name in args.datasets:
+        rng = np.random.default_rng(args.seed)
+        arrays, sources = {}, {}
+        for split, n in zip(("train", "test"), SIZES[name]):
+            if name == "usps" and split == "train":
+                data, sources[split] = load_usps_train(root, esl_root)
+            else:
+                data = load_images(name, split, profile="full", root=root, download=False)
+                sources[split] = data.source.split(" under ")[0]
+            x, y = to_uint8(data)
+            idx = np.sort(stratified_indices(y, n, rng))
+            arrays[f"x_{split}"], arrays[f"y_{split}"] = x[idx], y[idx]
+        spec = DATASETS[name]
+        info = {
+            "dataset": name, "seed": args.seed, "sizes": {s: int(arrays[f"y_{s}"].size) for s in ("train", "test")},
+            "sources": sources, "selection": "stratified by class, uniformly at random within a class",
+            "licence": spec.licence, "citation": spec.citation,
+        }
+        out = QUICK_DATA_DIR / f"{name}.npz"
+        np.savez_compressed(out, info=np.array(json.dumps(info)), **arrays)
+        print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {info['sizes']}")
+
+
+if __name__ == "__main__":
+    main()

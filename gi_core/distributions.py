@@ -1,0 +1,296 @@
+r"""Diagonal and full-covariance Gaussians: densities, entropies, sampling, KL and W2, and a mixture prior.
+
+Conventions: the latent (or data) dimension is the last axis; per-sample functions sum over it.
+Diagonal Gaussians are parameterized by their mean and log-variance ``log_var`` (:math:`\log\sigma^2`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from gi_core.validation import check_covariance, check_same_shape, check_tensor
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+def _broadcast_batch_shape(event_dims: int, **tensors: Tensor) -> torch.Size:
+    """Return the broadcast shape of ``tensors`` whose trailing ``event_dims`` axes must agree exactly.
+
+    Leading (batch or sample) axes broadcast by the usual rules; the event axes may not.
+    """
+    listed = ", ".join(f"{name}={tuple(t.shape)}" for name, t in tensors.items())
+    for name, t in tensors.items():
+        if t.dim() < event_dims:
+            raise ValueError(f"{name} needs at least {event_dims} dimension(s), got shape {tuple(t.shape)}")
+    event_shapes = {tuple(t.shape[t.dim() - event_dims :]) for t in tensors.values()}
+    if len(event_shapes) > 1:
+        raise ValueError(f"the last {event_dims} axis/axes must match exactly, got {listed}")
+    try:
+        return torch.broadcast_shapes(*(t.shape for t in tensors.values()))
+    except RuntimeError as err:
+        raise ValueError(f"leading axes cannot be broadcast together, got {listed}") from err
+
+
+def diag_gaussian_log_prob(x: Tensor, mean: Tensor, log_var: Tensor) -> Tensor:
+    r"""Log-density of a diagonal Gaussian, summed over the last axis.
+
+    .. math:: \log \mathcal N(x;\mu,\operatorname{diag}\sigma^2)
+        = -\tfrac12\sum_j \Big[\log 2\pi + \log\sigma_j^2 + \frac{(x_j-\mu_j)^2}{\sigma_j^2}\Big]
+
+    This is the negative of the latent Gaussian NLL of seed 002, Eq. 6.1 / 7.13. The last axes must
+    have equal sizes; leading axes broadcast (e.g. ``x`` of shape ``(K, B, J)`` against ``mean`` ``(B, J)``).
+    """
+    for name, t in (("x", x), ("mean", mean), ("log_var", log_var)):
+        check_tensor(t, name)
+    _broadcast_batch_shape(1, x=x, mean=mean, log_var=log_var)
+    return -0.5 * (_LOG_2PI + log_var + (x - mean).square() * torch.exp(-log_var)).sum(-1)
+
+
+def diag_gaussian_entropy(log_var: Tensor) -> Tensor:
+    r"""Differential entropy of a diagonal Gaussian, summed over the last axis (nats).
+
+    .. math:: h = \tfrac12 \sum_j \log(2\pi e\,\sigma_j^2)
+
+    This is :math:`h_q(z|x)` of seed 002, §6.3.2 (it does not depend on the mean).
+    """
+    check_tensor(log_var, "log_var")
+    return 0.5 * (_LOG_2PI + 1.0 + log_var).sum(-1)
+
+
+def reparameterize(
+    mean: Tensor,
+    log_var: Tensor,
+    n_samples: int | None = None,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    r"""Reparameterization trick: :math:`z = \mu + \sigma \odot \varepsilon`, :math:`\varepsilon \sim \mathcal N(0, I)`.
+
+    Seed 000, Eq. 3.11 prints :math:`\mu + \sigma^2 \odot \varepsilon`; that is a typo, the standard
+    deviation :math:`\sigma = \exp(\tfrac12 \log\sigma^2)` is correct. With ``n_samples=K`` the result
+    has shape ``(K, *mean.shape)``, else ``mean.shape``. The noise is drawn on ``mean.device`` with
+    ``generator`` (which must live on that device) when given; gradients flow to ``mean`` and ``log_var``.
+    """
+    check_tensor(mean, "mean", finite=False)
+    check_tensor(log_var, "log_var", finite=False)
+    check_same_shape(mean=mean, log_var=log_var)
+    shape = mean.shape
+    if n_samples is not None:
+        if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer or None, got {n_samples!r}")
+        shape = torch.Size((n_samples, *shape))
+    eps = torch.randn(shape, generator=generator, dtype=mean.dtype, device=mean.device)
+    return mean + torch.exp(0.5 * log_var) * eps
+
+
+def kl_diag_gaussians(mean_q: Tensor, log_var_q: Tensor, mean_p: Tensor, log_var_p: Tensor) -> Tensor:
+    r""":math:`\mathrm{KL}(q\,\|\,p)` between diagonal Gaussians, summed over the last axis.
+
+    .. math:: \tfrac12 \sum_j \Big[\log\frac{\sigma_{p,j}^2}{\sigma_{q,j}^2}
+        + \frac{\sigma_{q,j}^2 + (\mu_{q,j}-\mu_{p,j})^2}{\sigma_{p,j}^2} - 1\Big]
+
+    Seed 000, Eq. 3.10 (KL to a mixture component); leading axes broadcast, the last must match.
+    """
+    for name, t in (("mean_q", mean_q), ("log_var_q", log_var_q), ("mean_p", mean_p), ("log_var_p", log_var_p)):
+        check_tensor(t, name, finite=False)
+    _broadcast_batch_shape(1, mean_q=mean_q, log_var_q=log_var_q, mean_p=mean_p, log_var_p=log_var_p)
+    log_ratio = log_var_q - log_var_p
+    mahalanobis = (mean_q - mean_p).square() * torch.exp(-log_var_p)
+    return 0.5 * (torch.exp(log_ratio) - log_ratio + mahalanobis - 1.0).sum(-1)
+
+
+def kl_diag_gaussian_std_normal(mean: Tensor, log_var: Tensor) -> Tensor:
+    r""":math:`\mathrm{KL}(\mathcal N(\mu,\operatorname{diag}\sigma^2)\,\|\,\mathcal N(0,I))` (per sample).
+
+    .. math:: \tfrac12 \sum_j \big(\mu_j^2 + \sigma_j^2 - \log\sigma_j^2 - 1\big)
+
+    Seed 002, Eq. 2.5. The thesis prints :math:`\sum_j \tilde\mu^2+\tilde\sigma^2-\log\tilde\sigma^2+1`,
+    which has the wrong sign on the 1 and misses the factor :math:`\tfrac12`; this is the correct form.
+    """
+    check_tensor(mean, "mean", finite=False)
+    check_tensor(log_var, "log_var", finite=False)
+    check_same_shape(mean=mean, log_var=log_var)
+    return 0.5 * (mean.square() + torch.exp(log_var) - log_var - 1.0).sum(-1)
+
+
+def batch_moments(z: Tensor) -> tuple[Tensor, Tensor]:
+    r"""Mean and unbiased covariance of a batch ``z`` of shape ``(N, J)``, ``N >= 2``.
+
+    .. math:: \mu = \frac1N\sum_i z_i,\qquad
+        \Sigma = \frac1{N-1}\sum_i (z_i-\mu)(z_i-\mu)^\top
+
+    Seed 002, Eq. 6.2–6.3 (the Gaussian fit of the aggregate posterior :math:`q(z)`). Returns
+    ``(J,)`` and ``(J, J)`` tensors.
+    """
+    check_tensor(z, "z", ndim=2)
+    n, dim = z.shape
+    if n < 2:
+        raise ValueError(f"z needs at least 2 rows to estimate a covariance, got shape {tuple(z.shape)}")
+    return z.mean(0), torch.cov(z.T).reshape(dim, dim)
+
+
+def _check_gaussian(mean: Tensor, cov: Tensor, suffix: str) -> Tensor:
+    """Validate one full-covariance Gaussian and return the Cholesky factor of its covariance."""
+    check_tensor(mean, f"mean{suffix}", ndim=1)
+    chol = check_covariance(cov, f"cov{suffix}")
+    if cov.shape[0] != mean.shape[0]:
+        raise ValueError(
+            f"mean{suffix} has {mean.shape[0]} entries but cov{suffix} has shape {tuple(cov.shape)}"
+        )
+    return chol
+
+
+def _check_pair(mean1: Tensor, cov1: Tensor, mean2: Tensor, cov2: Tensor) -> tuple[Tensor, Tensor]:
+    """Validate two Gaussians of one dimension; return their Cholesky factors."""
+    chol1 = _check_gaussian(mean1, cov1, "1")
+    chol2 = _check_gaussian(mean2, cov2, "2")
+    if mean1.shape != mean2.shape:
+        raise ValueError(f"the two Gaussians differ in dimension: {mean1.shape[0]} and {mean2.shape[0]}")
+    return chol1, chol2
+
+
+def kl_full_gaussians(mean1: Tensor, cov1: Tensor, mean2: Tensor, cov2: Tensor) -> Tensor:
+    r""":math:`\mathrm{KL}(\mathcal N(\mu_1,\Sigma_1)\,\|\,\mathcal N(\mu_2,\Sigma_2))` (a scalar).
+
+    .. math:: \tfrac12\Big[\log\frac{|\Sigma_2|}{|\Sigma_1|} - D + (\mu_1-\mu_2)^\top\Sigma_2^{-1}(\mu_1-\mu_2)
+        + \operatorname{Tr}(\Sigma_2^{-1}\Sigma_1)\Big]
+
+    Seed 002, Eq. 6.4. With Cholesky factors :math:`\Sigma_i = L_iL_i^\top`,
+    :math:`\log|\Sigma_i| = 2\sum\log\operatorname{diag}L_i`,
+    :math:`\operatorname{Tr}(\Sigma_2^{-1}\Sigma_1) = \|L_2^{-1}L_1\|_F^2` and the Mahalanobis term is
+    :math:`\|L_2^{-1}(\mu_1-\mu_2)\|^2`, all by triangular solves (no explicit inverse).
+    """
+    chol1, chol2 = _check_pair(mean1, cov1, mean2, cov2)
+    dim = mean1.shape[0]
+    log_det_ratio = 2.0 * (torch.log(torch.diagonal(chol2)).sum() - torch.log(torch.diagonal(chol1)).sum())
+    whitened_cov = torch.linalg.solve_triangular(chol2, chol1, upper=False)
+    whitened_diff = torch.linalg.solve_triangular(chol2, (mean1 - mean2).unsqueeze(-1), upper=False)
+    return 0.5 * (log_det_ratio - dim + whitened_diff.square().sum() + whitened_cov.square().sum())
+
+
+def wasserstein2_gaussians_sq(mean1: Tensor, cov1: Tensor, mean2: Tensor, cov2: Tensor) -> Tensor:
+    r"""Squared 2-Wasserstein distance between two Gaussians (a scalar; the FID formula).
+
+    .. math:: W_2^2 = \|\mu_1-\mu_2\|^2 + \operatorname{Tr}\big(\Sigma_1 + \Sigma_2
+        - 2(\Sigma_2^{1/2}\Sigma_1\Sigma_2^{1/2})^{1/2}\big)
+
+    Seed 002, Eq. 6.5 (and Eq. 2.8, FID). The thesis writes :math:`(\Sigma_1\Sigma_2)^{1/2}`: that matrix
+    is not symmetric, but it is similar to :math:`\Sigma_2^{1/2}\Sigma_1\Sigma_2^{1/2}` so the traces of
+    the two square roots agree. Here the trace is taken as :math:`\sum_i \sqrt{\lambda_i}` over the
+    eigenvalues (``torch.linalg.eigvalsh``, tiny negatives clamped to 0) of the symmetric matrix
+    :math:`L_2^\top\Sigma_1L_2`, with :math:`\Sigma_2 = L_2L_2^\top`, which is similar to both. Only
+    eigenvalues are differentiated, so gradients stay finite when eigenvalues repeat (e.g. :math:`\Sigma_2=I`,
+    the WVAE target); the value is symmetric in its two arguments up to rounding.
+    """
+    _, chol2 = _check_pair(mean1, cov1, mean2, cov2)
+    inner = chol2.T @ cov1 @ chol2
+    eigenvalues = torch.linalg.eigvalsh(0.5 * (inner + inner.T))
+    cross = eigenvalues.clamp(min=0.0).sqrt().sum()
+    return (mean1 - mean2).square().sum() + torch.trace(cov1) + torch.trace(cov2) - 2.0 * cross
+
+
+def soft_clamp_log_var(raw: Tensor, low: float = -10.0, high: float = 5.0) -> Tensor:
+    r"""Smoothly map an unbounded network output into the open interval ``(low, high)``, ``low < 0 < high``.
+
+    .. math:: f(r) = \ell + (h-\ell)\,\operatorname{sigmoid}\!\Big(\frac{h-\ell}{-\ell h}\,r
+        + \log\frac{-\ell}{h}\Big)
+
+    The offset and slope are chosen so that :math:`f(0) = 0` and :math:`f'(0) = 1`: near zero the
+    output is the raw value (unit variance at initialization), and it saturates at the bounds, which
+    keeps :math:`\sigma^2\in(e^{\ell}, e^{h})` away from 0 and :math:`\infty`. (MPCC, seed 002 §7.2,
+    uses a hard floor :math:`\sigma\ge 0.5`, i.e. :math:`\ell=\log 0.25`.)
+    """
+    check_tensor(raw, "raw", finite=False)
+    if not low < 0.0 < high:
+        raise ValueError(f"soft_clamp_log_var needs low < 0 < high, got low={low}, high={high}")
+    slope = (high - low) / (-low * high)
+    return low + (high - low) * torch.sigmoid(slope * raw + math.log(-low / high))
+
+
+class GaussianMixturePrior(nn.Module):
+    r"""Learnable mixture prior :math:`p(z)=\sum_k \pi_k\,\mathcal N(z;\mu_k,\operatorname{diag}\sigma_k^2)`.
+
+    The prior of VaDE and MPCC (seed 002, Ch. 7: :math:`p(y)=\mathrm{Cat}(\pi)`,
+    :math:`p(z|y)=\mathcal N(\mu_y,\operatorname{diag}\sigma_y^2)`) and of AVDA (seed 000, Eq. 3.1).
+    Parameters: ``logits`` (K,) of :math:`\pi` (start uniform), ``means`` (K, J) (standard normal
+    draws times ``mean_scale``) and ``raw_log_vars`` (K, J), mapped through :func:`soft_clamp_log_var`
+    with ``log_var_bounds`` (start at unit variance). Freeze ``logits`` to keep :math:`\pi` fixed
+    (MPCC uses a uniform :math:`\pi`).
+    """
+
+    def __init__(
+        self,
+        num_components: int,
+        latent_dim: int,
+        mean_scale: float = 1.0,
+        log_var_bounds: tuple[float, float] = (-10.0, 5.0),
+        generator: torch.Generator | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        if num_components < 1:
+            raise ValueError(f"num_components must be at least 1, got {num_components}")
+        if latent_dim < 1:
+            raise ValueError(f"latent_dim must be at least 1, got {latent_dim}")
+        low, high = log_var_bounds
+        if not low < 0.0 < high:
+            raise ValueError(f"log_var_bounds must satisfy low < 0 < high, got {log_var_bounds}")
+        self.log_var_bounds = (float(low), float(high))
+        self.logits = nn.Parameter(torch.zeros(num_components, dtype=dtype))
+        means = torch.randn(num_components, latent_dim, generator=generator, dtype=dtype) * mean_scale
+        self.means = nn.Parameter(means)
+        self.raw_log_vars = nn.Parameter(torch.zeros(num_components, latent_dim, dtype=dtype))
+
+    @property
+    def num_components(self) -> int:
+        """Number of mixture components K."""
+        return self.means.shape[0]
+
+    @property
+    def latent_dim(self) -> int:
+        """Latent dimension J."""
+        return self.means.shape[1]
+
+    @property
+    def log_vars(self) -> Tensor:
+        """Bounded component log-variances, shape (K, J)."""
+        return soft_clamp_log_var(self.raw_log_vars, *self.log_var_bounds)
+
+    @property
+    def log_weights(self) -> Tensor:
+        r""":math:`\log\pi_k`, shape (K,)."""
+        return torch.log_softmax(self.logits, dim=-1)
+
+    def _check_z(self, z: Tensor) -> None:
+        check_tensor(z, "z")
+        if z.dim() < 1 or z.shape[-1] != self.latent_dim:
+            raise ValueError(f"z must have last dimension {self.latent_dim}, got shape {tuple(z.shape)}")
+
+    def component_log_prob(self, z: Tensor) -> Tensor:
+        r"""Joint :math:`\log \pi_k + \log\mathcal N(z;\mu_k,\sigma_k^2)`: shape ``(N, K)`` for ``z`` ``(N, J)``."""
+        self._check_z(z)
+        return self.log_weights + diag_gaussian_log_prob(z.unsqueeze(-2), self.means, self.log_vars)
+
+    def log_prob(self, z: Tensor) -> Tensor:
+        r""":math:`\log p(z) = \operatorname{logsumexp}_k[\log\pi_k + \log\mathcal N(z;\mu_k,\sigma_k^2)]`: ``(N,)``."""
+        return torch.logsumexp(self.component_log_prob(z), dim=-1)
+
+    def responsibilities(self, z: Tensor) -> Tensor:
+        r"""Posterior :math:`p(y=k|z) = \pi_k\mathcal N_k(z) / \sum_m \pi_m\mathcal N_m(z)`, shape ``(N, K)``.
+
+        Seed 002, Eq. 7.15 (there with uniform :math:`\pi`); computed as a softmax of the joint log-terms.
+        """
+        return torch.softmax(self.component_log_prob(z), dim=-1)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        r"""Draw ``n`` samples ``(n, J)``: :math:`y\sim\mathrm{Cat}(\pi)`, :math:`z=\mu_y+\sigma_y\odot\varepsilon`.
+
+        Reparameterized in the means and log-variances (not in :math:`\pi`); ``generator`` must live on
+        the parameters' device.
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a positive integer, got {n!r}")
+        labels = torch.multinomial(torch.softmax(self.logits, dim=-1), n, replacement=True, generator=generator)
+        return reparameterize(self.means[labels], self.log_vars[labels], generator=generator)

@@ -1,0 +1,27 @@
+"""Dataset-level evaluation of per-batch statistics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+
+@torch.no_grad()
+def batched_mean(statistic: Callable[[Tensor], Tensor], x: Tensor, batch_size: int = 500) -> float:
+    r"""Mean of a per-example statistic over a whole dataset, computed batch by batch.
+
+    ``statistic`` maps a batch to the *batch mean* of a per-example quantity (as the objectives
+    in :mod:`gi_core.objectives` do); batches are weighted by their size, so the result is
+    :math:`\frac1N\sum_i s(x_i)` whatever ``batch_size`` is.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if x.shape[0] == 0:
+        raise ValueError("cannot average over an empty dataset")
+    total = 0.0
+    for start in range(0, x.shape[0], batch_size):
+        chunk = x[start : start + batch_size]
+        total += float(statistic(chunk)) * chunk.shape[0]
+    return total / x.shape[0]

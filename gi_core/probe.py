@@ -1,0 +1,55 @@
+"""Linear probe: how linearly decodable the labels are from frozen codes.
+
+Protocol (used by every chapter): standardise the features with the training
+statistics, fit a multinomial logistic regression (L-BFGS, C = 1, at most 1000
+iterations) on the training codes, and report accuracy on held-out codes. The codes
+are the encoder means E_q[z|x], computed without gradients.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from torch import Tensor
+
+
+def _as_numpy(x: Tensor | np.ndarray, name: str, ndim: int) -> np.ndarray:
+    array = x.detach().cpu().numpy() if isinstance(x, Tensor) else np.asarray(x)
+    if array.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {array.shape}")
+    return array
+
+
+def linear_probe_accuracy(
+    train_features: Tensor | np.ndarray,
+    train_labels: Tensor | np.ndarray,
+    test_features: Tensor | np.ndarray,
+    test_labels: Tensor | np.ndarray,
+    max_iter: int = 1000,
+) -> float:
+    """Test accuracy in [0, 1] of a logistic-regression probe fitted on the training features."""
+    x_train, x_test = _as_numpy(train_features, "train_features", 2), _as_numpy(test_features, "test_features", 2)
+    y_train, y_test = _as_numpy(train_labels, "train_labels", 1), _as_numpy(test_labels, "test_labels", 1)
+    if x_train.shape[0] != y_train.shape[0] or x_test.shape[0] != y_test.shape[0]:
+        raise ValueError("features and labels must have the same number of rows")
+    if x_train.shape[1] != x_test.shape[1]:
+        raise ValueError(f"train and test features differ in width: {x_train.shape[1]} vs {x_test.shape[1]}")
+    if np.unique(y_train).size < 2:
+        raise ValueError("the probe needs at least two classes in the training labels")
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter))
+    probe.fit(x_train, y_train)
+    return float(probe.score(x_test, y_test))
+
+
+@torch.no_grad()
+def encode_means(encoder: torch.nn.Module, x: Tensor, batch_size: int = 1024) -> Tensor:
+    """Posterior means E_q[z|x] of ``x`` in batches, returned on the CPU."""
+    was_training = encoder.training
+    encoder.eval()
+    device = next(encoder.parameters()).device
+    means = [encoder(x[i : i + batch_size].to(device))[0].cpu() for i in range(0, x.shape[0], batch_size)]
+    encoder.train(was_training)
+    return torch.cat(means)

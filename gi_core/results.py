@@ -1,0 +1,71 @@
+"""Results as data: metrics written with their provenance, read back by the book.
+
+A result file ``results/<name>.json`` holds the metrics of one experiment together with
+the configuration, seed(s), git commit, device, library versions and wall time that
+produced them, so that the rendered book can show real full-profile numbers even when
+it is built on a machine without a GPU.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gi_core.runtime import device_name
+
+RESULTS_DIR = Path(__file__).resolve().parent.parent / "results"
+
+
+def git_commit(repo: Path | None = None) -> str:
+    """The current commit hash, suffixed with ``-dirty`` when tracked files have uncommitted changes."""
+    cwd = repo or Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("-dirty" if dirty else "")
+
+
+def provenance(config: dict[str, Any], seeds: list[int], device: torch.device, wall_time_s: float) -> dict[str, Any]:
+    """Everything needed to say where a number came from."""
+    return {
+        "config": config,
+        "seeds": seeds,
+        "commit": git_commit(),
+        "device": device_name(device),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "wall_time_s": round(wall_time_s, 2),
+        "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def write_result(name: str, metrics: dict[str, Any], meta: dict[str, Any], directory: Path | None = None) -> Path:
+    """Write ``{"name", "metrics", "provenance"}`` to ``<directory>/<name>.json`` (default ``results/``)."""
+    if not name or any(c in name for c in "/\\ "):
+        raise ValueError(f"result name must be a plain file stem, got {name!r}")
+    required = {"config", "seeds", "commit", "device", "wall_time_s"}
+    if missing := required - meta.keys():
+        raise ValueError(f"provenance is missing {sorted(missing)}; build it with gi_core.results.provenance()")
+    folder = directory or RESULTS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps({"name": name, "metrics": metrics, "provenance": meta}, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def read_result(name: str, directory: Path | None = None) -> dict[str, Any] | None:
+    """The stored result ``name``, or ``None`` when no full-profile run has been recorded yet."""
+    path = (directory or RESULTS_DIR) / f"{name}.json"
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())

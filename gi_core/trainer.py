@@ -1,0 +1,218 @@
+"""A small trainer for models that expose ``training_loss(*batch) -> dict``.
+
+* The dataset lives on the device as tensors; batches are gathered by indexing with a
+  per-epoch random permutation, so no host-to-device copy happens per batch.
+* Optional bf16 autocast (``amp=True``) and ``torch.compile`` of the loss function.
+* A NaN/inf guard names the step and the offending term.
+* Checkpoints are a plain ``torch.save`` of state dicts (weights-only loadable) plus a JSON
+  record with the step, the data order and a SHA-256 of the state file; resuming from one
+  continues bitwise identically on CPU.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+from tqdm import tqdm
+
+STATE_FILE = "state.pt"
+META_FILE = "trainer.json"
+METRICS_FILE = "metrics.jsonl"
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss term became NaN or infinite."""
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, corrupted or does not fit the model."""
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class Trainer:
+    """Optimise ``model.training_loss`` over tensors resident on ``device``.
+
+    ``data`` is one tensor or a sequence of tensors sharing their first dimension; each
+    step passes ``model.training_loss`` the rows of a random batch of every tensor.
+    Incomplete final batches are dropped so that every step has the same shape.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        data: Tensor | Sequence[Tensor],
+        batch_size: int,
+        *,
+        seed: int = 0,
+        device: torch.device | str | None = None,
+        amp: bool = False,
+        compile: bool = False,
+        checkpoint_dir: str | os.PathLike | None = None,
+        checkpoint_every: int = 0,
+        log_every: int = 50,
+        progress: bool = True,
+    ) -> None:
+        tensors = (data,) if isinstance(data, Tensor) else tuple(data)
+        if not tensors or any(not isinstance(t, Tensor) for t in tensors):
+            raise TypeError("data must be a tensor or a non-empty sequence of tensors")
+        n = tensors[0].shape[0]
+        if any(t.shape[0] != n for t in tensors):
+            raise ValueError(f"all data tensors must share their first dimension, got {[tuple(t.shape) for t in tensors]}")
+        if not 1 <= batch_size <= n:
+            raise ValueError(f"batch_size must be between 1 and the dataset size {n}, got {batch_size}")
+        if checkpoint_every < 0 or log_every < 1:
+            raise ValueError("checkpoint_every must be >= 0 and log_every >= 1")
+        if checkpoint_every and checkpoint_dir is None:
+            raise ValueError("checkpoint_every > 0 needs a checkpoint_dir")
+        self.device = torch.device(device) if device is not None else next(model.parameters()).device
+        self.model = model.to(self.device)
+        self.optimizer = optimizer
+        self.data = tuple(t.to(self.device) for t in tensors)
+        self.batch_size = batch_size
+        self.steps_per_epoch = n // batch_size
+        self.amp = amp
+        self.loss_fn = torch.compile(model.training_loss) if compile else model.training_loss
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        self.checkpoint_every = checkpoint_every
+        self.log_every = log_every
+        self.progress = progress
+        self.seed = seed
+        self.shuffle = torch.Generator().manual_seed(seed)
+        torch.manual_seed(seed)
+        self.step = 0
+        self.history: list[dict[str, float]] = []
+        self._set_order(torch.randperm(n, generator=self.shuffle))
+
+    def _set_order(self, order: Tensor) -> None:
+        """Keep the epoch's permutation on the host (for checkpoints) and once on the device."""
+        self._order = order
+        self._order_device = order.to(self.device)
+
+    def _batch(self) -> tuple[Tensor, ...]:
+        position = self.step % self.steps_per_epoch
+        if position == 0 and self.step > 0:
+            self._set_order(torch.randperm(self.data[0].shape[0], generator=self.shuffle))
+        idx = self._order_device[position * self.batch_size : (position + 1) * self.batch_size]
+        return tuple(t[idx] for t in self.data)
+
+    def _check_finite(self, terms: dict[str, Tensor]) -> None:
+        for name, value in terms.items():
+            if not bool(torch.isfinite(value.detach()).all()):
+                raise NonFiniteLossError(
+                    f"step {self.step}: loss term '{name}' is {value.detach().float().mean().item()}; "
+                    "training stopped (lower the learning rate, check the inputs, or bound the log-variances)"
+                )
+
+    def train_step(self) -> dict[str, float]:
+        """One optimisation step on the next batch; returns the terms as floats."""
+        self.model.train()
+        batch = self._batch()
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+            terms = self.loss_fn(*batch)
+        if "loss" not in terms:
+            raise KeyError("training_loss must return a dict with a 'loss' entry")
+        self._check_finite(terms)
+        self.optimizer.zero_grad(set_to_none=True)
+        terms["loss"].backward()
+        self.optimizer.step()
+        self.step += 1
+        return {name: float(value.detach()) for name, value in terms.items()}
+
+    def fit(self, steps: int) -> list[dict[str, float]]:
+        """Train until ``self.step == steps`` (a resumed trainer continues where it stopped)."""
+        if steps < self.step:
+            raise ValueError(f"already at step {self.step}; cannot train to step {steps}")
+        start = time.perf_counter()
+        bar = tqdm(total=steps, initial=self.step, disable=not self.progress, file=sys.stderr,
+                   desc="train", mininterval=1.0, dynamic_ncols=True)
+        with bar:
+            while self.step < steps:
+                terms = self.train_step()
+                bar.update(1)
+                if self.step % self.log_every == 0 or self.step == steps:
+                    record = {"step": self.step, "epoch": self.step / self.steps_per_epoch,
+                              "seconds": time.perf_counter() - start, **terms}
+                    self.history.append(record)
+                    self._append_metrics(record)
+                    bar.set_postfix(loss=f"{terms['loss']:.3f}")
+                if self.checkpoint_every and self.step % self.checkpoint_every == 0:
+                    self.save_checkpoint()
+        return self.history
+
+    def _append_metrics(self, record: dict[str, float]) -> None:
+        if self.checkpoint_dir is not None:
+            self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+            with open(self.checkpoint_dir / METRICS_FILE, "a") as f:
+                f.write(json.dumps(record) + "\n")
+
+    def save_checkpoint(self, directory: str | os.PathLike | None = None) -> Path:
+        """Write ``state.pt`` (state dicts and RNG states) and ``trainer.json``, atomically."""
+        folder = Path(directory) if directory is not None else self.checkpoint_dir
+        if folder is None:
+            raise ValueError("no checkpoint directory given")
+        folder.mkdir(parents=True, exist_ok=True)
+        state = {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "rng": {"torch": torch.get_rng_state(), "shuffle": self.shuffle.get_state(), "order": self._order},
+        }
+        if self.device.type == "cuda":
+            state["rng"]["cuda"] = torch.cuda.get_rng_state(self.device)
+        tmp = folder / (STATE_FILE + ".tmp")
+        torch.save(state, tmp)
+        meta = {"step": self.step, "seed": self.seed, "batch_size": self.batch_size,
+                "dataset_size": self.data[0].shape[0], "sha256": _sha256(tmp), "history": self.history}
+        os.replace(tmp, folder / STATE_FILE)
+        (folder / (META_FILE + ".tmp")).write_text(json.dumps(meta, indent=1))
+        os.replace(folder / (META_FILE + ".tmp"), folder / META_FILE)
+        return folder
+
+    def load_checkpoint(self, directory: str | os.PathLike | None = None) -> int:
+        """Restore model, optimizer, data order and RNG states; return the step reached."""
+        folder = Path(directory) if directory is not None else self.checkpoint_dir
+        if folder is None:
+            raise ValueError("no checkpoint directory given")
+        state_path, meta_path = folder / STATE_FILE, folder / META_FILE
+        if not state_path.exists() or not meta_path.exists():
+            raise CheckpointError(f"no checkpoint in {folder}: expected {STATE_FILE} and {META_FILE}")
+        try:
+            meta = json.loads(meta_path.read_text())
+        except json.JSONDecodeError as error:
+            raise CheckpointError(f"{meta_path} is corrupted: not valid JSON ({error})") from error
+        if _sha256(state_path) != meta.get("sha256"):
+            raise CheckpointError(f"{state_path} is corrupted: its SHA-256 does not match the one in {meta_path}")
+        if meta.get("batch_size") != self.batch_size or meta.get("dataset_size") != self.data[0].shape[0]:
+            raise CheckpointError(
+                f"checkpoint in {folder} was written with batch_size={meta.get('batch_size')} and "
+                f"dataset_size={meta.get('dataset_size')}; this trainer has {self.batch_size} and {self.data[0].shape[0]}"
+            )
+        state = torch.load(state_path, map_location="cpu", weights_only=True)
+        try:
+            self.model.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, KeyError, ValueError) as error:
+            raise CheckpointError(f"checkpoint in {folder} does not fit this model/optimizer: {error}") from error
+        rng = state["rng"]
+        torch.set_rng_state(rng["torch"])
+        self.shuffle.set_state(rng["shuffle"])
+        if "cuda" in rng and self.device.type == "cuda":
+            torch.cuda.set_rng_state(rng["cuda"], self.device)
+        self._set_order(rng["order"])
+        self.step = int(meta["step"])
+        self.history = list(meta.get("history", []))
+        if self.checkpoint_dir is not None:  # drop records written after this checkpoint
+            self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+            (self.checkpoint_dir / METRICS_FILE).write_text("".join(json.dumps(r) + "\n" for r in self.history))
+        return self.step

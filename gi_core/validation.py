@@ -1,0 +1,63 @@
+"""Input checks shared by every public function: each raises with a message that says what is wrong."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+
+def check_tensor(x: object, name: str, ndim: int | Sequence[int] | None = None, finite: bool = True) -> Tensor:
+    """Return ``x`` if it is a floating tensor of the expected rank (with finite values), else raise.
+
+    ``ndim`` is one allowed rank or a sequence of them; ``None`` accepts any rank.
+    ``finite=False`` skips the value check: functions on the training path use it for
+    network outputs, so that a NaN reaches the loss, where the trainer's guard reports
+    the step and the term (and no device synchronisation is spent per call).
+    """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if not torch.is_floating_point(x):
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if x.dim() not in allowed:
+            raise ValueError(f"{name} must have {' or '.join(map(str, allowed))} dimensions, got shape {tuple(x.shape)}")
+    if finite and not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return x
+
+
+def check_same_shape(**tensors: Tensor) -> None:
+    """Raise unless all named tensors have one shape."""
+    shapes = {name: tuple(t.shape) for name, t in tensors.items()}
+    if len(set(shapes.values())) > 1:
+        listed = ", ".join(f"{name}={shape}" for name, shape in shapes.items())
+        raise ValueError(f"shapes must match, got {listed}")
+
+
+def check_positive(x: Tensor | float, name: str) -> None:
+    """Raise unless every entry of ``x`` is strictly positive (a variance, a scale, a temperature)."""
+    values = torch.as_tensor(x)
+    if not bool((values > 0).all()):
+        raise ValueError(f"{name} must be strictly positive, got minimum {values.min().item():.4g}")
+
+
+def check_covariance(cov: Tensor, name: str) -> Tensor:
+    """Raise unless ``cov`` is a symmetric positive-definite ``(D, D)`` matrix; return its Cholesky factor."""
+    check_tensor(cov, name, ndim=2)
+    if cov.shape[0] != cov.shape[1]:
+        raise ValueError(f"{name} must be square, got shape {tuple(cov.shape)}")
+    if not torch.allclose(cov, cov.T, rtol=1e-5, atol=1e-8):
+        raise ValueError(f"{name} must be symmetric")
+    chol, info = torch.linalg.cholesky_ex(cov)
+    if int(info) != 0:
+        raise ValueError(f"{name} must be positive definite (a non-positive variance direction was found)")
+    return chol
+
+
+def check_probability(p: float, name: str) -> None:
+    """Raise unless ``0 <= p <= 1``."""
+    if not 0.0 <= float(p) <= 1.0:
+        raise ValueError(f"{name} must lie in [0, 1], got {p}")

@@ -1,0 +1,17 @@
+import pytest
+import torch
+
+from gi_core.evaluation import batched_mean
+
+
+def test_batched_mean_equals_the_full_mean_for_any_batch_size():
+    x = torch.arange(10.0).unsqueeze(1)
+    for batch_size in (1, 3, 4, 10, 50):
+        assert batched_mean(lambda b: b.square().mean(), x, batch_size) == pytest.approx(28.5)
+
+
+def test_batched_mean_validates():
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+        batched_mean(torch.mean, torch.ones(3, 1), 0)
+    with pytest.raises(ValueError, match="empty dataset"):
+        batched_mean(torch.mean, torch.ones(0, 1))

@@ -1,0 +1,157 @@
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from gi_core.models import VAE
+from gi_core.networks import encoder_decoder
+from gi_core.trainer import CheckpointError, NonFiniteLossError, Trainer
+
+
+def make_vae(seed=0, hidden=(16,)):
+    torch.manual_seed(seed)
+    enc, dec = encoder_decoder("mlp", (1, 4, 4), 2, hidden=hidden)
+    return VAE(enc, dec, likelihood="bernoulli")
+
+
+def make_trainer(model, data, tmp_path=None, **kw):
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    return Trainer(model, opt, data, batch_size=8, seed=1, checkpoint_dir=tmp_path, progress=False, **kw)
+
+
+@pytest.fixture
+def data():
+    """Two 4x4 prototypes (top half / bottom half lit) with 5% of the pixels flipped."""
+    g = torch.Generator().manual_seed(0)
+    prototypes = torch.zeros(2, 1, 4, 4)
+    prototypes[0, :, :2], prototypes[1, :, 2:] = 1.0, 1.0
+    x = prototypes[torch.arange(36) % 2]
+    flips = (torch.rand(x.shape, generator=g) < 0.05).float()
+    return (x - flips).abs()
+
+
+def flat_params(model):
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def test_training_lowers_the_loss(data):
+    trainer = make_trainer(make_vae(), data, log_every=1)
+    history = trainer.fit(120)
+    first, last = history[0]["loss"], sum(h["loss"] for h in history[-10:]) / 10
+    assert first > 10.0 and last < 6.0  # from ~16 log 2 nats towards the noise floor (~4 nats)
+    assert history[-1]["step"] == 120 and history[-1]["epoch"] == 120 / 4
+
+
+def test_seeded_runs_are_bitwise_identical(data):
+    a, b = make_vae(), make_vae()
+    make_trainer(a, data).fit(30)
+    make_trainer(b, data).fit(30)
+    assert torch.equal(flat_params(a), flat_params(b))
+
+
+@pytest.mark.parametrize("stop", [5, 8, 13])  # mid-epoch, on an epoch boundary (4 steps/epoch), later
+def test_resume_from_checkpoint_is_bitwise_identical(data, tmp_path, stop):
+    straight = make_vae()
+    make_trainer(straight, data).fit(20)
+
+    interrupted = make_vae()
+    make_trainer(interrupted, data, tmp_path / "run", checkpoint_every=stop).fit(stop + 3)  # "killed" after stop+3
+    resumed_model = make_vae(seed=123)  # a fresh process would start from other weights
+    resumed = make_trainer(resumed_model, data, tmp_path / "run", checkpoint_every=stop)
+    assert resumed.load_checkpoint() == stop
+    resumed.fit(20)
+    assert torch.equal(flat_params(straight), flat_params(resumed_model))
+    steps = [json.loads(line)["step"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(set(steps)), "metrics after the checkpoint must not be duplicated on resume"
+
+
+def test_corrupted_checkpoints_are_reported(data, tmp_path):
+    trainer = make_trainer(make_vae(), data, tmp_path)
+    trainer.fit(4)
+    folder = trainer.save_checkpoint()
+    state = folder / "state.pt"
+    blob = bytearray(state.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    state.write_bytes(bytes(blob))
+    with pytest.raises(CheckpointError, match="state.pt is corrupted: its SHA-256 does not match"):
+        make_trainer(make_vae(), data, tmp_path).load_checkpoint()
+    (folder / "trainer.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="trainer.json is corrupted"):
+        make_trainer(make_vae(), data, tmp_path).load_checkpoint()
+    with pytest.raises(CheckpointError, match="no checkpoint in"):
+        make_trainer(make_vae(), data, tmp_path / "empty").load_checkpoint()
+
+
+def test_checkpoint_for_another_model_is_refused(data, tmp_path):
+    make_trainer(make_vae(), data, tmp_path).save_checkpoint()
+    with pytest.raises(CheckpointError, match="does not fit this model"):
+        make_trainer(make_vae(hidden=(32,)), data, tmp_path).load_checkpoint()
+
+
+def test_checkpoint_is_plain_state_dicts_and_json(data, tmp_path):
+    trainer = make_trainer(make_vae(), data, tmp_path)
+    trainer.fit(3)
+    folder = trainer.save_checkpoint()
+    state = torch.load(folder / "state.pt", weights_only=True)
+    assert set(state) == {"model", "optimizer", "rng"}
+    meta = json.loads((folder / "trainer.json").read_text())
+    assert meta["step"] == 3 and meta["batch_size"] == 8 and len(meta["sha256"]) == 64
+
+
+class ExplodingModel(nn.Module):
+    def __init__(self, at_step):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(1))
+        self.calls, self.at_step = 0, at_step
+
+    def training_loss(self, x):
+        self.calls += 1
+        penalty = self.w * (float("nan") if self.calls > self.at_step else 1.0)
+        return {"loss": (self.w**2).sum() + penalty.sum(), "penalty": penalty.sum()}
+
+
+def test_nan_guard_names_step_and_term(data):
+    trainer = make_trainer(ExplodingModel(at_step=6), data)
+    with pytest.raises(NonFiniteLossError, match="step 6: loss term 'loss' is nan"):
+        trainer.fit(10)
+    assert trainer.step == 6
+
+
+def test_nan_from_a_network_reaches_the_guard(data):
+    model = make_vae()
+    with torch.no_grad():
+        model.decoder.net[0].weight[0, 0] = float("nan")
+    with pytest.raises(NonFiniteLossError, match="step 0: loss term 'loss' is nan"):
+        make_trainer(model, data).fit(3)
+
+
+def test_trainer_validates_its_inputs(data):
+    model = make_vae()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="batch_size must be between 1 and the dataset size 36"):
+        Trainer(model, opt, data, batch_size=100)
+    with pytest.raises(ValueError, match="share their first dimension"):
+        Trainer(model, opt, (data, torch.zeros(5)), batch_size=4)
+    with pytest.raises(ValueError, match="needs a checkpoint_dir"):
+        Trainer(model, opt, data, batch_size=4, checkpoint_every=2)
+    with pytest.raises(TypeError, match="data must be a tensor"):
+        Trainer(model, opt, [], batch_size=4)
+    trainer = Trainer(model, opt, data, batch_size=4, progress=False)
+    trainer.fit(2)
+    with pytest.raises(ValueError, match="already at step 2"):
+        trainer.fit(1)
+
+
+def test_labels_travel_with_images_and_data_sits_on_device(data):
+    labels = torch.arange(36)
+    trainer = make_trainer(make_vae(), (data, labels))
+    assert all(t.device == trainer.device for t in trainer.data)
+    seen = torch.cat([trainer._batch()[1] for trainer.step in range(4)])
+    assert sorted(seen.tolist()) == sorted(trainer._order[:32].tolist())  # one epoch, no repeats
+
+
+def test_mixed_precision_step_is_finite(data):
+    trainer = make_trainer(make_vae(), data, amp=True)
+    history = trainer.fit(4)
+    assert all(torch.isfinite(torch.tensor(h["loss"])) for h in history)
