@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import sys
 import time
@@ -107,13 +108,25 @@ class Trainer:
         idx = self._order_device[position * self.batch_size : (position + 1) * self.batch_size]
         return tuple(t[idx] for t in self.data)
 
-    def _check_finite(self, terms: dict[str, Tensor]) -> None:
-        for name, value in terms.items():
-            if not bool(torch.isfinite(value.detach()).all()):
+    def _read_terms(self, terms: dict[str, Tensor]) -> dict[str, float]:
+        """Every term as a float (one device-to-host copy on an accelerator); stop on NaN or inf."""
+        if "loss" not in terms:
+            raise KeyError("training_loss must return a dict with a 'loss' entry")
+        values = [value.detach() for value in terms.values()]
+        if any(v.numel() != 1 for v in values):
+            shapes = {name: tuple(v.shape) for name, v in zip(terms, values)}
+            raise ValueError(f"training_loss must return scalar terms, got shapes {shapes}")
+        if self.device.type == "cpu":
+            floats = [float(v) for v in values]
+        else:
+            floats = torch.stack([v.reshape(()).float() for v in values]).tolist()
+        for name, value in zip(terms, floats):
+            if not math.isfinite(value):
                 raise NonFiniteLossError(
-                    f"step {self.step}: loss term '{name}' is {value.detach().float().mean().item()}; "
-                    "training stopped (lower the learning rate, check the inputs, or bound the log-variances)"
+                    f"step {self.step}: loss term '{name}' is {value}; training stopped "
+                    "(lower the learning rate, check the inputs, or bound the log-variances)"
                 )
+        return dict(zip(terms, floats))
 
     def train_step(self) -> dict[str, float]:
         """One optimisation step on the next batch; returns the terms as floats."""
@@ -121,14 +134,12 @@ class Trainer:
         batch = self._batch()
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
             terms = self.loss_fn(*batch)
-        if "loss" not in terms:
-            raise KeyError("training_loss must return a dict with a 'loss' entry")
-        self._check_finite(terms)
+        floats = self._read_terms(terms)
         self.optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()
         self.optimizer.step()
         self.step += 1
-        return {name: float(value.detach()) for name, value in terms.items()}
+        return floats
 
     def fit(self, steps: int) -> list[dict[str, float]]:
         """Train until ``self.step == steps`` (a resumed trainer continues where it stopped)."""

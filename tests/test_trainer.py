@@ -155,3 +155,17 @@ def test_mixed_precision_step_is_finite(data):
     trainer = make_trainer(make_vae(), data, amp=True)
     history = trainer.fit(4)
     assert all(torch.isfinite(torch.tensor(h["loss"])) for h in history)
+
+
+class VectorLossModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(3))
+
+    def training_loss(self, x):
+        return {"loss": self.w.sum(), "per_coordinate": self.w * 2}
+
+
+def test_terms_must_be_scalars(data):
+    with pytest.raises(ValueError, match=r"scalar terms, got shapes .*'per_coordinate': \(3,\)"):
+        make_trainer(VectorLossModel(), data).fit(1)
