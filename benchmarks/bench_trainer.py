@@ -31,7 +31,6 @@ import argparse
 import logging
 import math
 import os
-import platform
 import resource
 import statistics
 import sys
@@ -52,6 +51,7 @@ from gi_core.data import DatasetUnavailableError, data_root, load_images  # noqa
 from gi_core.models import VAE  # noqa: E402
 from gi_core.networks import encoder_decoder  # noqa: E402
 from gi_core.results import provenance, write_result  # noqa: E402
+from gi_core.runtime import cpu_model  # noqa: E402
 from gi_core.trainer import Trainer  # noqa: E402
 
 IMAGE_SHAPE = (1, 28, 28)
@@ -63,17 +63,6 @@ CONTENDED_CORES = 0.15  # other processes using more than this many cores during
 # --------------------------------------------------------------------------------------------
 # machine and load
 # --------------------------------------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    """The CPU model name from /proc/cpuinfo (falls back to the platform string)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _system_busy_seconds() -> float | None:

@@ -13,6 +13,7 @@ import os
 import platform
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -57,12 +58,23 @@ def default_device() -> torch.device:
     return torch.device("cpu")
 
 
+def cpu_model() -> str:
+    """The CPU's model name from ``/proc/cpuinfo`` where there is one, else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def device_name(device: torch.device) -> str:
     """A human-readable name of the device, for provenance records."""
     if device.type == "cuda":
         return f"cuda:{torch.cuda.get_device_name(device)}"
     if device.type == "cpu":
-        return f"cpu:{platform.processor() or platform.machine()} x{torch.get_num_threads()} threads"
+        return f"cpu:{cpu_model()} x{torch.get_num_threads()} threads"
     return device.type
 
 

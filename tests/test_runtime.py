@@ -32,3 +32,10 @@ def test_seed_everything_makes_all_generators_repeat():
     assert a[0] == b[0] and a[1] == b[1] and torch.equal(a[2], b[2])
     with pytest.raises(ValueError, match="non-negative integer"):
         seed_everything(-1)
+
+
+def test_device_name_describes_the_cpu_for_provenance():
+    from gi_core.runtime import device_name
+
+    name = device_name(torch.device("cpu"))
+    assert name.startswith("cpu:") and name.endswith(f"x{torch.get_num_threads()} threads")
