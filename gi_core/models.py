@@ -23,7 +23,9 @@ class VAE(nn.Module):
 
     ``likelihood`` chooses p(x|z): ``"bernoulli"`` (decoder output = logits), ``"gaussian"``
     (mean = sigmoid(output), fixed variance ``obs_scale**2``) or ``"laplace"`` (location =
-    sigmoid(output), fixed scale ``obs_scale``). ``beta`` weights the KL term (beta-VAE).
+    sigmoid(output), fixed scale ``obs_scale``). ``location="identity"`` uses the raw output as the
+    Gaussian mean or Laplace location, for data that are not in [0, 1]. ``beta`` weights the KL
+    term (beta-VAE).
     """
 
     def __init__(
@@ -33,10 +35,14 @@ class VAE(nn.Module):
         likelihood: str = "bernoulli",
         beta: float = 1.0,
         obs_scale: float = 1.0,
+        location: str = "sigmoid",
     ) -> None:
         super().__init__()
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
+        if location not in ("sigmoid", "identity") or (likelihood == "bernoulli" and location != "sigmoid"):
+            raise ValueError(f"location must be 'sigmoid' or 'identity' (and 'sigmoid' for Bernoulli), got {location!r}")
+        self.location = location
         check_positive(beta, "beta")
         check_positive(obs_scale, "obs_scale")
         self.encoder, self.decoder = encoder, decoder
@@ -52,12 +58,12 @@ class VAE(nn.Module):
         if self.likelihood == "bernoulli":
             return bernoulli_log_likelihood(x, output, event_dims=event_dims)
         if self.likelihood == "gaussian":
-            return gaussian_log_likelihood(x, torch.sigmoid(output), self.obs_scale**2, event_dims=event_dims)
-        return laplace_log_likelihood(x, torch.sigmoid(output), torch.tensor(self.obs_scale), event_dims=event_dims)
+            return gaussian_log_likelihood(x, self.mean_image(output), self.obs_scale**2, event_dims=event_dims)
+        return laplace_log_likelihood(x, self.mean_image(output), torch.tensor(self.obs_scale), event_dims=event_dims)
 
     def mean_image(self, output: Tensor) -> Tensor:
-        """The mean of p(x|z) given the decoder output (for plots and reconstructions)."""
-        return torch.sigmoid(output)
+        """The mean (Laplace: location) of p(x|z) given the decoder output (for plots and reconstructions)."""
+        return output if self.location == "identity" else torch.sigmoid(output)
 
     def terms(self, x: Tensor) -> dict[str, Tensor]:
         """Per-example log p(x|z) for one reparameterized z ~ q(z|x), the closed-form KL, and q's moments."""

@@ -9,19 +9,18 @@ or a Gaussian/Laplace location after a sigmoid).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from torch import Tensor, nn
 
 from gi_core.distributions import soft_clamp_log_var
 
-ImageShape = tuple[int, int, int]
-
-
-def _check_shape(shape: Sequence[int], name: str) -> ImageShape:
-    if len(shape) != 3 or any(int(s) <= 0 for s in shape):
-        raise ValueError(f"{name} must be (channels, height, width) with positive sizes, got {tuple(shape)}")
-    return tuple(int(s) for s in shape)  # type: ignore[return-value]
+def _check_shape(shape: Sequence[int], name: str, image: bool = True) -> tuple[int, ...]:
+    """``shape`` as a tuple: ``(channels, height, width)`` for images, any positive sizes otherwise."""
+    if (image and len(shape) != 3) or not shape or any(int(s) <= 0 for s in shape):
+        wanted = "(channels, height, width)" if image else "a non-empty shape"
+        raise ValueError(f"{name} must be {wanted} with positive sizes, got {tuple(shape)}")
+    return tuple(int(s) for s in shape)
 
 
 def _check_latent(latent_dim: int) -> None:
@@ -29,7 +28,7 @@ def _check_latent(latent_dim: int) -> None:
         raise ValueError(f"latent_dim must be at least 1, got {latent_dim}")
 
 
-def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
+def mlp(sizes: Sequence[int], activation: Callable[[], nn.Module] = nn.ReLU) -> nn.Sequential:
     """Linear layers of the given sizes with ``activation`` between them (none after the last)."""
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
@@ -52,13 +51,19 @@ class GaussianHead(nn.Module):
 
 
 class MLPEncoder(nn.Module):
-    """x -> flatten -> MLP -> (mean, log-variance)."""
+    """x (an image ``(C, H, W)`` or a vector ``(D,)``) -> flatten -> MLP -> (mean, log-variance)."""
 
-    def __init__(self, input_shape: Sequence[int], latent_dim: int, hidden: Sequence[int] = (512, 256)) -> None:
+    def __init__(
+        self,
+        input_shape: Sequence[int],
+        latent_dim: int,
+        hidden: Sequence[int] = (512, 256),
+        activation: Callable[[], nn.Module] = nn.ReLU,
+    ) -> None:
         super().__init__()
-        self.input_shape = _check_shape(input_shape, "input_shape")
+        self.input_shape = _check_shape(input_shape, "input_shape", image=False)
         _check_latent(latent_dim)
-        self.body = nn.Sequential(nn.Flatten(), mlp([math.prod(self.input_shape), *hidden]), nn.ReLU())
+        self.body = nn.Sequential(nn.Flatten(), mlp([math.prod(self.input_shape), *hidden], activation), activation())
         self.head = GaussianHead(hidden[-1], latent_dim)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -68,13 +73,19 @@ class MLPEncoder(nn.Module):
 
 
 class MLPDecoder(nn.Module):
-    """z -> MLP -> raw image-shaped output."""
+    """z -> MLP -> raw output shaped like the data (an image or a vector)."""
 
-    def __init__(self, latent_dim: int, output_shape: Sequence[int], hidden: Sequence[int] = (256, 512)) -> None:
+    def __init__(
+        self,
+        latent_dim: int,
+        output_shape: Sequence[int],
+        hidden: Sequence[int] = (256, 512),
+        activation: Callable[[], nn.Module] = nn.ReLU,
+    ) -> None:
         super().__init__()
-        self.output_shape = _check_shape(output_shape, "output_shape")
+        self.output_shape = _check_shape(output_shape, "output_shape", image=False)
         _check_latent(latent_dim)
-        self.net = mlp([latent_dim, *hidden, math.prod(self.output_shape)])
+        self.net = mlp([latent_dim, *hidden, math.prod(self.output_shape)], activation)
 
     def forward(self, z: Tensor) -> Tensor:
         return self.net(z).unflatten(-1, self.output_shape)

@@ -47,12 +47,17 @@ class Trainer:
     ``data`` is one tensor or a sequence of tensors sharing their first dimension; each
     step passes ``model.training_loss`` the rows of a random batch of every tensor.
     Incomplete final batches are dropped so that every step has the same shape.
+
+    ``optimizer`` is one optimizer for the term ``"loss"``, or, for adversarial models, a
+    dict from loss-term names to optimizers, e.g. ``{"loss": opt_gen, "critic_loss": opt_critic}``:
+    each optimizer then descends the gradient of its own term with respect to its own
+    parameters, all gradients taken at the same point (simultaneous updates).
     """
 
     def __init__(
         self,
         model: nn.Module,
-        optimizer: torch.optim.Optimizer,
+        optimizer: torch.optim.Optimizer | dict[str, torch.optim.Optimizer],
         data: Tensor | Sequence[Tensor],
         batch_size: int,
         *,
@@ -79,7 +84,9 @@ class Trainer:
             raise ValueError("checkpoint_every > 0 needs a checkpoint_dir")
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         self.model = model.to(self.device)
-        self.optimizer = optimizer
+        self.optimizers = optimizer if isinstance(optimizer, dict) else {"loss": optimizer}
+        if not self.optimizers or any(not isinstance(o, torch.optim.Optimizer) for o in self.optimizers.values()):
+            raise TypeError("optimizer must be a torch optimizer or a non-empty dict of them keyed by loss term")
         self.data = tuple(t.to(self.device) for t in tensors)
         self.batch_size = batch_size
         self.steps_per_epoch = n // batch_size
@@ -110,8 +117,8 @@ class Trainer:
 
     def _read_terms(self, terms: dict[str, Tensor]) -> dict[str, float]:
         """Every term as a float (one device-to-host copy on an accelerator); stop on NaN or inf."""
-        if "loss" not in terms:
-            raise KeyError("training_loss must return a dict with a 'loss' entry")
+        if missing := [name for name in self.optimizers if name not in terms]:
+            raise KeyError(f"training_loss must return the terms {missing} that the optimizers minimise")
         values = [value.detach() for value in terms.values()]
         if any(v.numel() != 1 for v in values):
             shapes = {name: tuple(v.shape) for name, v in zip(terms, values)}
@@ -135,11 +142,27 @@ class Trainer:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
             terms = self.loss_fn(*batch)
         floats = self._read_terms(terms)
-        self.optimizer.zero_grad(set_to_none=True)
-        terms["loss"].backward()
-        self.optimizer.step()
+        if len(self.optimizers) == 1:
+            (name, optimizer), = self.optimizers.items()
+            optimizer.zero_grad(set_to_none=True)
+            terms[name].backward()
+            optimizer.step()
+        else:
+            self._simultaneous_step(terms)
         self.step += 1
         return floats
+
+    def _simultaneous_step(self, terms: dict[str, Tensor]) -> None:
+        """Each optimizer's parameters move along the gradient of that optimizer's own term."""
+        updates = []
+        for name, optimizer in self.optimizers.items():
+            params = [p for group in optimizer.param_groups for p in group["params"]]
+            grads = torch.autograd.grad(terms[name], params, retain_graph=True, allow_unused=True)
+            updates.append((optimizer, params, grads))
+        for optimizer, params, grads in updates:
+            for p, g in zip(params, grads):
+                p.grad = g
+            optimizer.step()
 
     def fit(self, steps: int) -> list[dict[str, float]]:
         """Train until ``self.step == steps`` (a resumed trainer continues where it stopped)."""
@@ -176,7 +199,7 @@ class Trainer:
         folder.mkdir(parents=True, exist_ok=True)
         state = {
             "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
+            "optimizers": {name: o.state_dict() for name, o in self.optimizers.items()},
             "rng": {"torch": torch.get_rng_state(), "shuffle": self.shuffle.get_state(), "order": self._order},
         }
         if self.device.type == "cuda":
@@ -212,7 +235,8 @@ class Trainer:
         state = torch.load(state_path, map_location="cpu", weights_only=True)
         try:
             self.model.load_state_dict(state["model"])
-            self.optimizer.load_state_dict(state["optimizer"])
+            for name, optimizer in self.optimizers.items():
+                optimizer.load_state_dict(state["optimizers"][name])
         except (RuntimeError, KeyError, ValueError) as error:
             raise CheckpointError(f"checkpoint in {folder} does not fit this model/optimizer: {error}") from error
         rng = state["rng"]

@@ -46,7 +46,6 @@ import math
 import time
 
 import matplotlib.pyplot as plt
-import numpy as np
 import seaborn as sns
 import torch
 from sklearn.decomposition import PCA

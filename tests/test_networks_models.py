@@ -28,7 +28,10 @@ def test_networks_reject_bad_configurations():
     with pytest.raises(ValueError, match="latent_dim must be at least 1"):
         MLPEncoder((1, 28, 28), 0)
     with pytest.raises(ValueError, match=r"\(channels, height, width\)"):
-        MLPDecoder(2, (28, 28))
+        ConvDecoder(2, (28, 28))
+    with pytest.raises(ValueError, match="non-empty shape with positive sizes"):
+        MLPDecoder(2, ())
+    assert MLPEncoder((2,), 3)(torch.zeros(5, 2))[0].shape == (5, 3)  # vectors as well as images
     with pytest.raises(ValueError, match="divisible by 4"):
         ConvEncoder((1, 30, 30), 2)
     with pytest.raises(ValueError, match="'mlp' or 'conv'"):
@@ -88,3 +91,13 @@ def test_samples_and_reconstructions_are_images_in_unit_interval():
         assert images.min() >= 0 and images.max() <= 1
     assert vae.sample(7).shape == (7, 1, 4, 4)
     assert math.isfinite(vae.training_loss(x)["loss"].item())
+
+
+def test_identity_location_uses_the_raw_decoder_output():
+    enc, dec = encoder_decoder("mlp", (1, 4, 4), 3, hidden=(8,))
+    vae = VAE(enc, dec, likelihood="gaussian", obs_scale=0.5, location="identity")
+    x, out = torch.randn(2, 1, 4, 4) * 3, torch.randn(2, 1, 4, 4)
+    assert torch.allclose(vae.log_likelihood(x, out), gaussian_log_likelihood(x, out, 0.25))
+    assert torch.equal(vae.mean_image(out), out)
+    with pytest.raises(ValueError, match="'sigmoid' for Bernoulli"):
+        VAE(enc, dec, likelihood="bernoulli", location="identity")

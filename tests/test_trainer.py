@@ -94,7 +94,7 @@ def test_checkpoint_is_plain_state_dicts_and_json(data, tmp_path):
     trainer.fit(3)
     folder = trainer.save_checkpoint()
     state = torch.load(folder / "state.pt", weights_only=True)
-    assert set(state) == {"model", "optimizer", "rng"}
+    assert set(state) == {"model", "optimizers", "rng"} and set(state["optimizers"]) == {"loss"}
     meta = json.loads((folder / "trainer.json").read_text())
     assert meta["step"] == 3 and meta["batch_size"] == 8 and len(meta["sha256"]) == 64
 
@@ -169,3 +169,33 @@ class VectorLossModel(nn.Module):
 def test_terms_must_be_scalars(data):
     with pytest.raises(ValueError, match=r"scalar terms, got shapes .*'per_coordinate': \(3,\)"):
         make_trainer(VectorLossModel(), data).fit(1)
+
+
+class TwoPlayerModel(nn.Module):
+    """min_a max_b of a*b + a^2/2 - b^2/2 written as two terms: the saddle point is (0, 0)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Parameter(torch.tensor(1.0)), nn.Parameter(torch.tensor(1.0))
+
+    def training_loss(self, x):
+        value = self.a * self.b + self.a**2 / 2 - self.b**2 / 2
+        return {"loss": value, "critic_loss": -value}
+
+
+def test_each_optimizer_descends_its_own_term_simultaneously(data):
+    model = TwoPlayerModel()
+    opts = {"loss": torch.optim.SGD([model.a], lr=0.1), "critic_loss": torch.optim.SGD([model.b], lr=0.1)}
+    trainer = Trainer(model, opts, data, batch_size=4, progress=False)
+    trainer.train_step()
+    # simultaneous: both gradients at (1, 1): d/da = b + a = 2, d/db of -(value) = -(a - b) = 0
+    assert model.a.item() == pytest.approx(0.8) and model.b.item() == pytest.approx(1.0)
+    trainer.fit(300)
+    assert abs(model.a.item()) < 1e-3 and abs(model.b.item()) < 1e-3
+
+
+def test_missing_optimised_term_is_named(data):
+    model = TwoPlayerModel()
+    opts = {"loss": torch.optim.SGD([model.a], lr=0.1), "disc": torch.optim.SGD([model.b], lr=0.1)}
+    with pytest.raises(KeyError, match=r"terms \['disc'\]"):
+        Trainer(model, opts, data, batch_size=4, progress=False).fit(1)

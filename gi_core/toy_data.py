@@ -1,0 +1,49 @@
+r"""Toy two-dimensional data for adversarial models: a ring of Gaussians.
+
+The mixture of :math:`K` isotropic Gaussians with means evenly spaced on a circle is the standard
+mode-collapse benchmark of the GAN literature (Metz et al., 2017; used for ALI/BiGAN in Dumoulin et
+al., 2017): a model that covers the ring with few modes, or smears mass between them, is easy to see.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+
+def _check_count(value: int, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+def ring_means(modes: int = 8, radius: float = 2.0) -> Tensor:
+    r"""The ``(modes, 2)`` float32 means :math:`\mu_k = r(\cos\frac{2\pi k}{K}, \sin\frac{2\pi k}{K})`, :math:`k = 0..K-1`."""
+    _check_count(modes, "modes")
+    if not (math.isfinite(radius) and radius > 0):
+        raise ValueError(f"radius must be finite and positive, got {radius}")
+    angles = 2.0 * math.pi * torch.arange(modes, dtype=torch.float64) / modes
+    return (radius * torch.stack([angles.cos(), angles.sin()], dim=1)).float()
+
+
+def ring_of_gaussians(
+    n: int,
+    modes: int = 8,
+    radius: float = 2.0,
+    std: float = 0.05,
+    generator: torch.Generator | None = None,
+) -> tuple[Tensor, Tensor]:
+    r"""``n`` draws from the uniform mixture :math:`q(x) = \frac1K\sum_k \mathcal N(x;\mu_k, s^2 I_2)` of :func:`ring_means`.
+
+    Returns the points ``(n, 2)`` float32 and their mode labels ``(n,)`` int64 in ``[0, modes)``.
+    ``std`` (:math:`s \ge 0`) is the per-coordinate standard deviation; ``generator`` (a CPU generator)
+    makes the draw reproducible.
+    """
+    _check_count(n, "n")
+    means = ring_means(modes, radius)
+    if not (math.isfinite(std) and std >= 0):
+        raise ValueError(f"std must be finite and non-negative, got {std}")
+    labels = torch.randint(modes, (n,), generator=generator)
+    noise = torch.randn(n, 2, generator=generator)
+    return means[labels] + std * noise, labels
