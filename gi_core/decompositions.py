@@ -209,8 +209,32 @@ def _check_form(form: str, forms: dict[str, tuple[str, ...]], which: str) -> Non
 # --- discrete tables --------------------------------------------------------------------------
 
 
+class _SwapSymmetry:
+    r"""Generative-side quantities as inference-side quantities of the swapped model (:math:`q\leftrightarrow p`, :math:`x\leftrightarrow z`)."""
+
+    def mutual_information_q(self) -> Tensor:
+        r""":math:`I_q(x,z) = h_q(z) - h_q(z|x)` (seed 002, Eq. 5.1)."""
+        return self.h_q_z() - self.h_q_z_given_x()
+
+    def h_p_z(self) -> Tensor:
+        r"""Prior entropy :math:`h_p(z)` (constant when the prior is fixed)."""
+        return self.swapped().h_q_x()
+
+    def h_p_x(self) -> Tensor:
+        r""":math:`h_p(x)` of the model marginal."""
+        return self.swapped().h_q_z()
+
+    def h_p_x_given_z(self) -> Tensor:
+        r""":math:`h_p(x|z) = -\sum_{x,z} p(x,z)\log p(x|z)`."""
+        return self.swapped().h_q_z_given_x()
+
+    def mutual_information_p(self) -> Tensor:
+        r""":math:`I_p(x,z) = h_p(x) - h_p(x|z)` (seed 002, Eq. 5.1)."""
+        return self.swapped().mutual_information_q()
+
+
 @dataclass(frozen=True)
-class DiscreteGIModel:
+class DiscreteGIModel(_SwapSymmetry):
     r"""A GI model over finite :math:`x\in\{0..X-1\}` and :math:`z\in\{0..Z-1\}`, given by its factors.
 
     ``q_x`` (X,) is the data distribution :math:`q(x)`, ``q_z_given_x`` (X, Z) the encoder
@@ -303,26 +327,6 @@ class DiscreteGIModel:
     def h_q_z_given_x(self) -> Tensor:
         r"""Conditional entropy :math:`h_q(z|x) = -\sum_{x,z} q(x,z)\log q(z|x)`."""
         return -torch.special.xlogy(self.q_joint(), self.q_z_given_x).sum()
-
-    def mutual_information_q(self) -> Tensor:
-        r""":math:`I_q(x,z) = h_q(z) - h_q(z|x)` (seed 002, Eq. 5.1)."""
-        return self.h_q_z() - self.h_q_z_given_x()
-
-    def h_p_z(self) -> Tensor:
-        r"""Prior entropy :math:`h_p(z)` (constant when the prior is fixed)."""
-        return self.swapped().h_q_x()
-
-    def h_p_x(self) -> Tensor:
-        r""":math:`h_p(x)` of the model marginal."""
-        return self.swapped().h_q_z()
-
-    def h_p_x_given_z(self) -> Tensor:
-        r""":math:`h_p(x|z) = -\sum_{x,z} p(x,z)\log p(x|z)`."""
-        return self.swapped().h_q_z_given_x()
-
-    def mutual_information_p(self) -> Tensor:
-        r""":math:`I_p(x,z) = h_p(x) - h_p(x|z)` (seed 002, Eq. 5.1)."""
-        return self.swapped().mutual_information_q()
 
     def _reverse_terms(self) -> dict[str, Tensor]:
         """All nine reverse-KL terms, each computed from the tables by its definition."""
@@ -424,7 +428,7 @@ def _condition(
 
 
 @dataclass(frozen=True)
-class GaussianGIModel:
+class GaussianGIModel(_SwapSymmetry):
     r"""A linear-Gaussian GI model with full covariances; every term of Eq. 4.2–4.9 is exact.
 
     .. math:: p(z) = \mathcal N(m_z, S_z),\quad p(x|z) = \mathcal N(Az + a, S_{x|z}),\qquad
@@ -593,26 +597,6 @@ class GaussianGIModel:
     def h_q_z_given_x(self) -> Tensor:
         r""":math:`h_q(z|x) = \tfrac12\log\det(2\pi e S_{z|x})` (the same for every :math:`x`)."""
         return gaussian_entropy(self.q_z_given_x_cov)
-
-    def mutual_information_q(self) -> Tensor:
-        r""":math:`I_q(x,z) = h_q(z) - h_q(z|x)` (seed 002, Eq. 5.1)."""
-        return self.h_q_z() - self.h_q_z_given_x()
-
-    def h_p_z(self) -> Tensor:
-        r"""Prior entropy :math:`h_p(z)` (constant when the prior is fixed)."""
-        return self.swapped().h_q_x()
-
-    def h_p_x(self) -> Tensor:
-        r""":math:`h_p(x)` of the model marginal."""
-        return self.swapped().h_q_z()
-
-    def h_p_x_given_z(self) -> Tensor:
-        r""":math:`h_p(x|z) = \tfrac12\log\det(2\pi e S_{x|z})`."""
-        return self.swapped().h_q_z_given_x()
-
-    def mutual_information_p(self) -> Tensor:
-        r""":math:`I_p(x,z) = h_p(x) - h_p(x|z)` (seed 002, Eq. 5.1)."""
-        return self.swapped().mutual_information_q()
 
     def _reverse_terms(self) -> dict[str, Tensor]:
         """All nine reverse-KL terms in closed form."""

@@ -46,13 +46,7 @@ ALL_FORMS = [(reverse_kl_terms, reverse_kl, form) for form in REVERSE_KL_FORMS] 
 ]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """These tensors are tiny: on a busy machine a thread pool only adds waiting, so use one thread here."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def gen(seed: int = 0) -> torch.Generator:
