@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -441,8 +443,9 @@ assert ring_results["ALI/BiGAN"]["same_mode_reconstruction"] > 0.5  # far above 
 # sample quality oscillating alongside, as the Dirac-GAN predicts. This identifiability problem is what
 # ALICE {cite}`li2017alice` fixes by adding the reconstruction terms back. Its samples cover all eight modes. The VAE with a
 # unimodal prior and a 2-D latent space must map the eight separated clusters onto one Gaussian blob,
-# and its decoder, trained through a reconstruction term, spreads prior samples along the arcs
-# *between* the modes (seed 002, Fig. 3.5 makes the same point for a unimodal prior).
+# and its decoder, trained through a reconstruction term, sends much of the prior's mass to points
+# *between* the modes, filling the inside of the ring (seed 002, Fig. 3.5 makes the same point for a
+# unimodal prior); its reconstructions, on the other hand, are essentially perfect.
 #
 # ### AVB: the KL of the ELBO replaced by a discriminator
 #
