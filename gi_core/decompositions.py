@@ -212,6 +212,10 @@ def _check_form(form: str, forms: dict[str, tuple[str, ...]], which: str) -> Non
 class _SwapSymmetry:
     r"""Generative-side quantities as inference-side quantities of the swapped model (:math:`q\leftrightarrow p`, :math:`x\leftrightarrow z`)."""
 
+    def p_z_given_x(self) -> Tensor | LinearGaussianConditional:
+        r"""True posterior :math:`p(z|x)`: the inverse encoder :math:`q(x|z)` of the swapped model."""
+        return self.swapped().q_x_given_z()
+
     def mutual_information_q(self) -> Tensor:
         r""":math:`I_q(x,z) = h_q(z) - h_q(z|x)` (seed 002, Eq. 5.1)."""
         return self.h_q_z() - self.h_q_z_given_x()
@@ -309,10 +313,6 @@ class DiscreteGIModel(_SwapSymmetry):
     def q_x_given_z(self) -> Tensor:
         r"""Inverse of the encoder :math:`q(x|z) = q(x,z)/q(z)`, shape (Z, X) (rows with :math:`q(z)=0` are 0)."""
         return _safe_divide(self.q_joint().T, self.q_z()[:, None])
-
-    def p_z_given_x(self) -> Tensor:
-        r"""True posterior :math:`p(z|x) = p(x,z)/p(x)`, shape (X, Z) (rows with :math:`p(x)=0` are 0)."""
-        return self.swapped().q_x_given_z()
 
     # entropies and mutual information (nats)
 
@@ -579,10 +579,6 @@ class GaussianGIModel(_SwapSymmetry):
         marginal_z = self.q_z()
         cross = self.q_x_cov @ self.q_z_given_x_weight.T
         return _condition(self.q_x_mean, marginal_z.mean, self.q_x_cov, cross, marginal_z.cov)
-
-    def p_z_given_x(self) -> LinearGaussianConditional:
-        r"""True posterior :math:`p(z|x)`, by conditioning :math:`p(x,z)` (Schur complement)."""
-        return self.swapped().q_x_given_z()
 
     # entropies and mutual information (nats)
 
