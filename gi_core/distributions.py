@@ -11,27 +11,9 @@ import math
 import torch
 from torch import Tensor, nn
 
-from gi_core.validation import check_covariance, check_same_shape, check_tensor
+from gi_core.validation import broadcast_batch_shape, check_covariance, check_same_shape, check_tensor
 
 _LOG_2PI = math.log(2.0 * math.pi)
-
-
-def _broadcast_batch_shape(event_dims: int, **tensors: Tensor) -> torch.Size:
-    """Return the broadcast shape of ``tensors`` whose trailing ``event_dims`` axes must agree exactly.
-
-    Leading (batch or sample) axes broadcast by the usual rules; the event axes may not.
-    """
-    listed = ", ".join(f"{name}={tuple(t.shape)}" for name, t in tensors.items())
-    for name, t in tensors.items():
-        if t.dim() < event_dims:
-            raise ValueError(f"{name} needs at least {event_dims} dimension(s), got shape {tuple(t.shape)}")
-    event_shapes = {tuple(t.shape[t.dim() - event_dims :]) for t in tensors.values()}
-    if len(event_shapes) > 1:
-        raise ValueError(f"the last {event_dims} axis/axes must match exactly, got {listed}")
-    try:
-        return torch.broadcast_shapes(*(t.shape for t in tensors.values()))
-    except RuntimeError as err:
-        raise ValueError(f"leading axes cannot be broadcast together, got {listed}") from err
 
 
 def diag_gaussian_log_prob(x: Tensor, mean: Tensor, log_var: Tensor) -> Tensor:
@@ -45,7 +27,7 @@ def diag_gaussian_log_prob(x: Tensor, mean: Tensor, log_var: Tensor) -> Tensor:
     """
     for name, t in (("x", x), ("mean", mean), ("log_var", log_var)):
         check_tensor(t, name)
-    _broadcast_batch_shape(1, x=x, mean=mean, log_var=log_var)
+    broadcast_batch_shape(1, x=x, mean=mean, log_var=log_var)
     return -0.5 * (_LOG_2PI + log_var + (x - mean).square() * torch.exp(-log_var)).sum(-1)
 
 
@@ -95,7 +77,7 @@ def kl_diag_gaussians(mean_q: Tensor, log_var_q: Tensor, mean_p: Tensor, log_var
     """
     for name, t in (("mean_q", mean_q), ("log_var_q", log_var_q), ("mean_p", mean_p), ("log_var_p", log_var_p)):
         check_tensor(t, name, finite=False)
-    _broadcast_batch_shape(1, mean_q=mean_q, log_var_q=log_var_q, mean_p=mean_p, log_var_p=log_var_p)
+    broadcast_batch_shape(1, mean_q=mean_q, log_var_q=log_var_q, mean_p=mean_p, log_var_p=log_var_p)
     log_ratio = log_var_q - log_var_p
     mahalanobis = (mean_q - mean_p).square() * torch.exp(-log_var_p)
     return 0.5 * (torch.exp(log_ratio) - log_ratio + mahalanobis - 1.0).sum(-1)

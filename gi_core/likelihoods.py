@@ -15,8 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gi_core.distributions import _broadcast_batch_shape
-from gi_core.validation import check_positive, check_probability, check_tensor
+from gi_core.validation import broadcast_batch_shape, check_positive, check_probability, check_tensor
 
 
 def _data_axes(x: Tensor, param: Tensor, param_name: str, event_dims: int | None) -> tuple[tuple[int, ...], torch.Size]:
@@ -29,7 +28,7 @@ def _data_axes(x: Tensor, param: Tensor, param_name: str, event_dims: int | None
         event_dims = x.dim() - 1
     if isinstance(event_dims, bool) or not isinstance(event_dims, int) or not 1 <= event_dims <= x.dim():
         raise ValueError(f"event_dims must be an integer between 1 and x.dim()={x.dim()}, got {event_dims!r}")
-    shape = _broadcast_batch_shape(event_dims, x=x, **{param_name: param})
+    shape = broadcast_batch_shape(event_dims, x=x, **{param_name: param})
     return tuple(range(-event_dims, 0)), shape
 
 

@@ -61,3 +61,21 @@ def check_probability(p: float, name: str) -> None:
     """Raise unless ``0 <= p <= 1``."""
     if not 0.0 <= float(p) <= 1.0:
         raise ValueError(f"{name} must lie in [0, 1], got {p}")
+
+
+def broadcast_batch_shape(event_dims: int, **tensors: Tensor) -> torch.Size:
+    """Return the broadcast shape of ``tensors`` whose trailing ``event_dims`` axes must agree exactly.
+
+    Leading (batch or sample) axes broadcast by the usual rules; the event axes may not.
+    """
+    listed = ", ".join(f"{name}={tuple(t.shape)}" for name, t in tensors.items())
+    for name, t in tensors.items():
+        if t.dim() < event_dims:
+            raise ValueError(f"{name} needs at least {event_dims} dimension(s), got shape {tuple(t.shape)}")
+    event_shapes = {tuple(t.shape[t.dim() - event_dims :]) for t in tensors.values()}
+    if len(event_shapes) > 1:
+        raise ValueError(f"the last {event_dims} axis/axes must match exactly, got {listed}")
+    try:
+        return torch.broadcast_shapes(*(t.shape for t in tensors.values()))
+    except RuntimeError as err:
+        raise ValueError(f"leading axes cannot be broadcast together, got {listed}") from err
