@@ -202,3 +202,19 @@ def binarize(x: Tensor, threshold: float = 0.5) -> Tensor:
 
     check_probability(threshold, "threshold")
     return (x > threshold).to(x.dtype)
+
+
+def to_signed_images(x: Tensor, size: int | None = None) -> Tensor:
+    """Images in [0, 1] mapped to [-1, 1] (the range of a tanh decoder), optionally resized to ``size`` x ``size``.
+
+    Seed 002 §6.3 feeds 32x32 images to networks ending in a tanh; MNIST's 28x28 digits are resized
+    bilinearly (with antialiasing off, which only matters when shrinking) and the result is clamped to
+    [-1, 1].
+    """
+    if x.dim() != 4:
+        raise ValueError(f"expected images of shape (N, C, H, W), got {tuple(x.shape)}")
+    if size is not None:
+        if size < 1:
+            raise ValueError(f"size must be positive, got {size}")
+        x = torch.nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+    return (2.0 * x - 1.0).clamp(-1.0, 1.0)

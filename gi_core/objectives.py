@@ -1,7 +1,9 @@
-r"""Evidence lower bounds from per-sample terms: they reduce as a mean over the batch.
+r"""Training objectives: evidence lower bounds, the likelihood terms of seed 002 §6.1 and the restrictions of Table 5.1.
 
 Inputs are per-sample values already summed over data and latent dimensions (see
-:mod:`gi_core.likelihoods` and :mod:`gi_core.distributions`). Training minimizes the negative bound.
+:mod:`gi_core.likelihoods` and :mod:`gi_core.distributions`); per-sample terms reduce as a mean over
+the batch. The restrictions on the aggregate posterior :math:`q(z)` (W2, JS, MMD) are batch-level
+quantities, one number per batch. Training minimizes the negative bounds and the losses.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import math
 import torch
 from torch import Tensor
 
+from gi_core.distributions import batch_moments, gaussian_midpoint_jensen_shannon, wasserstein2_gaussians_sq
+from gi_core.kernels import default_imq_scale, mmd_squared
 from gi_core.validation import check_same_shape, check_tensor
 
 
@@ -60,3 +64,68 @@ def importance_weighted_bound(log_p_x_given_z: Tensor, log_p_z: Tensor, log_q_z:
         raise ValueError(f"need K >= 1 importance samples and B >= 1 data points, got shape (K, B) = ({k}, {b})")
     log_w = log_p_x_given_z + log_p_z - log_q_z
     return (torch.logsumexp(log_w, dim=0) - math.log(k)).mean()
+
+
+def squared_error(x: Tensor, reconstruction: Tensor) -> Tensor:
+    r"""Per-example squared error :math:`\|x - \tilde x\|^2`, summed over the data dimensions, shape ``(B,)``.
+
+    Seed 002 §6.1 computes the likelihood terms :math:`\mathbb E_{q}[-\log p(x|z)]` "as MSE". Summed over
+    pixels, this is :math:`-\log\mathcal N(x;\tilde x, \tfrac12 I)` up to the constant
+    :math:`\tfrac D2\log\pi`: a Gaussian decoder with variance :math:`\tfrac12`.
+    """
+    check_tensor(x, "x", finite=False)
+    check_same_shape(x=x, reconstruction=reconstruction)
+    if x.dim() < 2:
+        raise ValueError(f"x must have a batch axis and data axes, got shape {tuple(x.shape)}")
+    return (x - reconstruction).square().flatten(1).sum(1)
+
+
+def _standard_normal_moments(z: Tensor) -> tuple[Tensor, Tensor]:
+    dim = z.shape[-1]
+    return z.new_zeros(dim), torch.eye(dim, dtype=z.dtype, device=z.device)
+
+
+def wasserstein_restriction(codes: Tensor) -> Tensor:
+    r"""WVAE restriction: squared W2 between the batch-moment Gaussian of the codes and :math:`\mathcal N(0, I)`.
+
+    .. math:: R^{\mathrm{WVAE}} = W_2^2\big(\mathcal N(\hat\mu, \hat\Sigma),\ \mathcal N(0, I)\big)
+        = \|\hat\mu\|^2 + \operatorname{Tr}\big(\hat\Sigma + I - 2\hat\Sigma^{1/2}\big)
+
+    Seed 002 §6.2, Eq. 6.2–6.5, with :math:`\hat\mu, \hat\Sigma` the batch moments of the posterior
+    means :math:`\tilde\mu(x_i)` (``codes``, shape ``(B, J)``). The thesis prints the loss as
+    ":math:`+\mathbb E[\log p]` + W", a sign typo: the likelihood term enters as :math:`-\log p(x|z)`.
+    """
+    mean, cov = batch_moments(codes)
+    return wasserstein2_gaussians_sq(mean, cov, *_standard_normal_moments(codes))
+
+
+def jensen_shannon_restriction(codes: Tensor) -> Tensor:
+    r"""JS-VAE restriction: :math:`\mathrm{JS}_{\mathcal N}(\mathcal N(\hat\mu,\hat\Sigma)\,\|\,\mathcal N(0, I))` in closed form.
+
+    Seed 002 §6.2 lists JS-VAE among the closed-form marginal matchers but gives no formula (the JS of
+    two Gaussians has none). Here :math:`q(z)` is the batch-moment Gaussian of the posterior means, as for
+    WVAE, and the divergence is :func:`~gi_core.distributions.gaussian_midpoint_jensen_shannon`: the JS
+    with the mixture replaced by its moment-matched Gaussian. The exact JS
+    (:func:`~gi_core.distributions.jensen_shannon_gaussians`) saturates at :math:`\log 2` while
+    :math:`q(z)` and :math:`p(z)` barely overlap, which is the state of an encoder at initialisation, and
+    then passes no gradient.
+    """
+    mean, cov = batch_moments(codes)
+    return gaussian_midpoint_jensen_shannon(mean, cov, *_standard_normal_moments(codes))
+
+
+def mmd_restriction(z: Tensor, prior_samples: Tensor | None = None) -> Tensor:
+    r"""InfoVAE/WAE-MMD restriction: unbiased :math:`\mathrm{MMD}^2(q(z), p(z))` with the IMQ kernel.
+
+    .. math:: R^{\mathrm{MMD}} = \widehat{\mathrm{MMD}}{}^2_u\big(\{\tilde z_i\}, \{z_i\}\big),\qquad
+        \tilde z_i\sim q(z|x_i),\ z_i\sim\mathcal N(0, I),\qquad k(a, b) = \frac{C}{C + \|a-b\|^2},\ C = 2J
+
+    Seed 002 Table 5.1 (:math:`R^{\mathrm{InfoVAE/WAE}}`); the thesis does not state the kernel. The
+    inverse multiquadratic kernel with :math:`C = 2J` is that of WAE-MMD (Tolstikhin et al., 2018): its heavy
+    tails keep a gradient when the two sample sets are far apart. ``z`` are encoder samples ``(B, J)``;
+    ``prior_samples`` default to as many fresh draws of :math:`\mathcal N(0, I)`.
+    """
+    check_tensor(z, "z", ndim=2)
+    if prior_samples is None:
+        prior_samples = torch.randn_like(z)
+    return mmd_squared(z, prior_samples, kernel="imq", unbiased=True, scale=default_imq_scale(z.shape[1]))

@@ -1,0 +1,241 @@
+r"""The GI model zoo of seed 002 Ch. 6: one encoder :math:`q(z|x)`, one decoder :math:`p(x|z)`, many objectives.
+
+Every model is a likelihood term plus a restriction (seed 002 Eq. 5.5 and 5.8, Table 5.1):
+
+========  =====================================================  =====================================================
+kind      minimised by the encoder and decoder                   bound
+========  =====================================================  =====================================================
+vae       :math:`\|x-\tilde x\|^2 + \beta\,\mathrm{KL}(q(z|x)\|p(z))`           :math:`I_q`
+wvae      :math:`\|x-\tilde x\|^2 + \beta\,W_2^2(q(z), p(z))`                 :math:`I_q`
+mmd       :math:`\|x-\tilde x\|^2 + \beta\,\mathrm{MMD}^2(q(z), p(z))`         :math:`I_q`
+jsvae     :math:`\|x-\tilde x\|^2 + \beta\,\mathrm{JS}(q(z)\|p(z))`            :math:`I_q`
+aae       :math:`\|x-\tilde x\|^2 + \mathcal D(q(z)\|p(z))`                     :math:`I_q`
+aim       :math:`-\log q(z|\tilde x) + \mathcal D(p(x)\|q(x))`                  :math:`I_p`
+veegan    :math:`-\log q(z|\tilde x) + \mathcal D(p(x,z)\|q(x,z))`              :math:`I_p`
+ali       :math:`\mathcal D(p(x,z)\|q(x,z))`                                    none (no likelihood term)
+alice     :math:`\|x-\tilde x\|^2 - \log q(z|\tilde x) + \mathcal D(p(x,z)\|q(x,z))`  :math:`I_q + I_p`
+========  =====================================================  =====================================================
+
+with :math:`\tilde x = \tanh(\mathrm{decoder}(\tilde z))`, :math:`\tilde z\sim q(z|x)` in the :math:`I_q` terms
+and :math:`z\sim p(z)=\mathcal N(0,I)`, :math:`\tilde x = \tanh(\mathrm{decoder}(z))` in the :math:`I_p`
+terms. The likelihood terms are those of seed 002 §6.1: the squared error
+(:func:`~gi_core.objectives.squared_error`) in :math:`\mathcal X` and the Gaussian NLL of Eq. 6.1 in
+:math:`\mathcal Z`. :math:`\mathcal D` is an adversarial divergence trained with the hinge loss (the thesis
+builds on BigGAN, whose default it is); the discriminator sees data as "real" and the model's samples
+(or pairs) as "fake". Joint discriminators tell :math:`(x,\tilde z)\sim q(x,z)` from
+:math:`(\tilde x, z)\sim p(x,z)`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from gi_core.adversarial import discriminator_loss, generator_loss
+from gi_core.distributions import diag_gaussian_log_prob, kl_diag_gaussian_std_normal, reparameterize
+from gi_core.joint_models import JointDiscriminator, leaky_relu
+from gi_core.networks import MLPDecoder, MLPEncoder, mlp
+from gi_core.objectives import jensen_shannon_restriction, mmd_restriction, squared_error, wasserstein_restriction
+from gi_core.validation import check_positive
+
+BETA_KINDS = ("vae", "wvae", "mmd", "jsvae")
+ZOO_KINDS = (*BETA_KINDS, "aae", "aim", "veegan", "ali", "alice")
+_DISCRIMINATOR_OF = {"aae": "z_discriminator", "aim": "x_discriminator", "veegan": "joint_discriminator",
+                     "ali": "joint_discriminator", "alice": "joint_discriminator"}
+_RECONSTRUCTS_X = ("vae", "wvae", "mmd", "jsvae", "aae", "alice")
+_RECONSTRUCTS_Z = ("aim", "veegan", "alice")
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    """One row of the comparison: a display ``label``, the model ``kind`` and its restriction weight ``beta``."""
+
+    label: str
+    kind: str
+    beta: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in ZOO_KINDS:
+            raise ValueError(f"unknown model kind {self.kind!r}; choose one of {', '.join(ZOO_KINDS)}")
+        check_positive(self.beta, "beta")
+        if self.kind not in BETA_KINDS and self.beta != 1.0:
+            raise ValueError(f"{self.kind} has no restriction weight; beta must be 1, got {self.beta}")
+
+
+def table_6_4_entries(include_aae: bool = True) -> tuple[ZooEntry, ...]:
+    """The rows of seed 002 Table 6.4 (four autoencoders at beta in {0.33, 1, 30}, four GANs), plus AAE."""
+    names = {"vae": "VAE", "wvae": "WVAE", "mmd": "MMD", "jsvae": "JS-VAE"}
+    rows = [ZooEntry(f"{names[k]} β={b:g}", k, b) for k in BETA_KINDS for b in (0.33, 1.0, 30.0)]
+    rows += [ZooEntry("AIM", "aim"), ZooEntry("VEEGAN", "veegan"), ZooEntry("ALI", "ali"), ZooEntry("ALICE", "alice")]
+    if include_aae:
+        rows.append(ZooEntry("AAE", "aae"))
+    return tuple(rows)
+
+
+class MLPCritic(nn.Module):
+    """An MLP discriminator: flatten, Linear + LeakyReLU(0.2) layers, one logit per example.
+
+    ``spectral=True`` puts spectral normalisation on every linear layer (as the thesis does for all of
+    its networks).
+    """
+
+    def __init__(self, input_shape: int | Sequence[int], hidden: Sequence[int] = (512, 256), spectral: bool = True) -> None:
+        super().__init__()
+        self.input_shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
+        self.net = nn.Sequential(nn.Flatten(), mlp([math.prod(self.input_shape), *hidden, 1], leaky_relu))
+        if spectral:
+            for layer in self.net.modules():
+                if isinstance(layer, nn.Linear):
+                    nn.utils.parametrizations.spectral_norm(layer)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if tuple(x.shape[1:]) != self.input_shape:
+            raise ValueError(f"critic expects inputs of shape (B, {self.input_shape}), got {tuple(x.shape)}")
+        return self.net(x).squeeze(-1)
+
+
+def zoo_networks(
+    arch: str, image_shape: Sequence[int], latent_dim: int, channels: int = 32, hidden: Sequence[int] = (512, 256)
+) -> dict[str, nn.Module]:
+    """Encoder, decoder and the three discriminators shared by every model of the zoo.
+
+    ``arch="mlp"``: MLPs with ``hidden`` widths (the decoder mirrors the encoder), the CPU variant.
+    ``arch="resnet"``: the thesis's ResNets with spectral norm, Tables 6.1–6.3, width ``channels``
+    (:mod:`gi_core.resnets`). The latent discriminator of AAE (not in the thesis) is an MLP in both.
+    """
+    hidden = tuple(hidden)
+    z_discriminator = MLPCritic(latent_dim, (256, 256))
+    if arch == "mlp":
+        return {
+            "encoder": MLPEncoder(image_shape, latent_dim, hidden),
+            "decoder": MLPDecoder(latent_dim, image_shape, hidden[::-1]),
+            "x_discriminator": MLPCritic(image_shape, hidden),
+            "z_discriminator": z_discriminator,
+            "joint_discriminator": JointDiscriminator(image_shape, latent_dim, hidden),
+        }
+    if arch == "resnet":
+        from gi_core.resnets import ResNetDiscriminator, ResNetEncoder, ResNetGenerator, ResNetJointDiscriminator
+
+        return {
+            "encoder": ResNetEncoder(image_shape, latent_dim, channels),
+            "decoder": ResNetGenerator(latent_dim, image_shape, channels),
+            "x_discriminator": ResNetDiscriminator(image_shape, channels),
+            "z_discriminator": z_discriminator,
+            "joint_discriminator": ResNetJointDiscriminator(image_shape, latent_dim, channels),
+        }
+    raise ValueError(f"arch must be 'mlp' or 'resnet', got {arch!r}")
+
+
+class ZooModel(nn.Module):
+    """A model of the zoo (see the module docstring for the objective of each ``kind``).
+
+    ``encoder(x)`` returns the mean and bounded log-variance of :math:`q(z|x)`; ``decoder(z)`` returns
+    the pre-activation image, squashed here by :math:`\\tanh` (data in :math:`[-1, 1]`). Only the one
+    discriminator the kind needs is kept (``x_discriminator(x)``, ``z_discriminator(z)`` or
+    ``joint_discriminator(x, z)``, each returning logits ``(B,)``).
+    """
+
+    def __init__(self, entry: ZooEntry, encoder: nn.Module, decoder: nn.Module, **discriminators: nn.Module) -> None:
+        super().__init__()
+        if not isinstance(entry, ZooEntry):
+            raise TypeError(f"entry must be a ZooEntry, got {type(entry).__name__}")
+        self.entry, self.kind, self.beta = entry, entry.kind, entry.beta
+        self.encoder, self.decoder = encoder, decoder
+        self.latent_dim = encoder.head.mean.out_features
+        self.discriminator: nn.Module | None = None
+        if self.kind in _DISCRIMINATOR_OF:
+            needed = _DISCRIMINATOR_OF[self.kind]
+            if needed not in discriminators:
+                raise ValueError(f"{entry.label} needs a {needed}; got {sorted(discriminators) or 'none'}")
+            self.discriminator = discriminators[needed]
+
+    @classmethod
+    def build(cls, entry: ZooEntry, networks: dict[str, nn.Module]) -> ZooModel:
+        """The model of ``entry`` on networks from :func:`zoo_networks` (which it takes ownership of)."""
+        return cls(entry, networks["encoder"], networks["decoder"],
+                   **{k: v for k, v in networks.items() if k.endswith("discriminator")})
+
+    def parameters_by_loss(self) -> dict[str, list[nn.Parameter]]:
+        """``"loss"``: encoder and decoder; ``"discriminator_loss"``: the discriminator, for adversarial kinds."""
+        groups = {"loss": [*self.encoder.parameters(), *self.decoder.parameters()]}
+        if self.discriminator is not None:
+            groups["discriminator_loss"] = list(self.discriminator.parameters())
+        return groups
+
+    def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Mean and log-variance of q(z|x)."""
+        return self.encoder(x)
+
+    def decode(self, z: Tensor) -> Tensor:
+        """The decoder's image :math:`\\tanh(\\mathrm{decoder}(z))` in [-1, 1]."""
+        return torch.tanh(self.decoder(z))
+
+    @torch.no_grad()
+    def reconstruct(self, x: Tensor) -> Tensor:
+        """Decoded posterior means."""
+        return self.decode(self.encode(x)[0])
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """Decoded draws z ~ N(0, I)."""
+        device = next(self.parameters()).device
+        return self.decode(torch.randn(n, self.latent_dim, generator=generator).to(device))
+
+    def _restriction(self, mean: Tensor, log_var: Tensor, z_q: Tensor) -> Tensor:
+        if self.kind == "vae":
+            return kl_diag_gaussian_std_normal(mean, log_var).mean()
+        if self.kind == "wvae":
+            return wasserstein_restriction(mean)
+        if self.kind == "jsvae":
+            return jensen_shannon_restriction(mean)
+        return mmd_restriction(z_q)
+
+    def _adversarial(self, x: Tensor, z_q: Tensor, x_p: Tensor, z_p: Tensor) -> tuple[Tensor, Tensor]:
+        """(model's hinge loss, discriminator's hinge loss); data and q-pairs are "real"."""
+        d = self.discriminator
+        if self.kind == "aae":
+            real, fake = d(z_p), d(z_q)
+        elif self.kind == "aim":
+            real, fake = d(x), d(x_p)
+        else:
+            real, fake = d(x, z_q), d(x_p, z_p)
+        critic = discriminator_loss(real, fake, "hinge")
+        if self.kind in ("aae", "aim"):
+            return generator_loss(fake, "hinge"), critic
+        return generator_loss(-real, "hinge") + generator_loss(fake, "hinge"), critic
+
+    def training_loss(self, x: Tensor, *unused: Tensor) -> dict[str, Tensor]:
+        """The model's loss (``"loss"``), the discriminator's (``"discriminator_loss"``) and each term, detached.
+
+        Random draws, in this order: the encoder noise, then :math:`z\\sim\\mathcal N(0, I)` (only for
+        kinds that decode prior draws), then those of the restriction (MMD's prior sample, JS's Monte Carlo).
+        """
+        mean, log_var = self.encode(x)
+        z_q = reparameterize(mean, log_var)
+        terms: dict[str, Tensor] = {}
+        loss = x.new_zeros(())
+        if self.kind in _RECONSTRUCTS_X:
+            terms["reconstruction"] = squared_error(x, self.decode(z_q)).mean()
+            loss = loss + terms["reconstruction"]
+        z_p = x_p = None
+        if self.kind in _RECONSTRUCTS_Z or self.kind in ("ali", "aae"):
+            z_p = torch.randn_like(z_q)
+            x_p = self.decode(z_p) if self.kind != "aae" else None
+        if self.kind in _RECONSTRUCTS_Z:
+            terms["latent_nll"] = -diag_gaussian_log_prob(z_p, *self.encode(x_p)).mean()
+            loss = loss + terms["latent_nll"]
+        if self.kind in BETA_KINDS:
+            terms["restriction"] = self._restriction(mean, log_var, z_q)
+            loss = loss + self.beta * terms["restriction"]
+        critic = None
+        if self.discriminator is not None:
+            terms["adversarial"], critic = self._adversarial(x, z_q, x_p, z_p)
+            loss = loss + terms["adversarial"]
+        out = {"loss": loss, **{name: value.detach() for name, value in terms.items()}}
+        if critic is not None:
+            out["discriminator_loss"] = critic
+        return out

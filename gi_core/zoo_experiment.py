@@ -1,0 +1,259 @@
+"""Seed 002 Table 6.4 as an experiment: train every zoo model, compute every metric, aggregate over seeds.
+
+Run from the command line to reproduce the table (resumable: finished runs are kept in ``--run-dir``
+and skipped, unfinished ones resume from their last checkpoint)::
+
+    GI_PROFILE=full GI_DATA_ROOT=~/data python -m gi_core.zoo_experiment --arch resnet --steps 30000
+
+The chapter ``notebooks/03_mutual_information`` calls the same functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from gi_core.data import load_images, to_signed_images
+from gi_core.generation_metrics import (
+    classifier_accuracy,
+    classifier_outputs,
+    feature_classifier,
+    feature_statistics,
+    frechet_distance,
+    inception_score,
+    train_classifier,
+)
+from gi_core.latent_metrics import (
+    conditional_entropy,
+    estimated_mutual_information,
+    expected_kl_to_prior,
+    log_mse,
+    marginal_kl_to_prior,
+)
+from gi_core.probe import linear_probe_accuracy
+from gi_core.results import provenance, write_result
+from gi_core.runtime import current_profile, default_device, seed_everything
+from gi_core.trainer import Trainer
+from gi_core.zoo import ZooEntry, ZooModel, table_6_4_entries, zoo_networks
+
+METRICS = ("log_mse_x", "log_mse_z", "kl_z", "kl_vae", "mi_estimate", "h_z_given_x", "inception_score", "fid",
+           "probe_accuracy")
+
+
+@dataclass(frozen=True)
+class ZooConfig:
+    """Everything that defines a run of the comparison (the thesis's values where it gives them).
+
+    ``eval_train``: how many training images the unsupervised metrics and the probe's training set use
+    (``None``: all); ``n_generated``: samples for IS and FID (reference statistics: the test set).
+    """
+
+    arch: str = "mlp"
+    dataset: str = "mnist"
+    image_size: int = 32
+    latent_dim: int = 10
+    channels: int = 32
+    hidden: tuple[int, ...] = (512, 256)
+    batch_size: int = 64
+    steps: int = 10_000
+    lr: float = 2e-4
+    adam_betas: tuple[float, float] = (0.0, 0.999)
+    classifier_epochs: int = 5
+    eval_train: int | None = None
+    n_generated: int = 10_000
+    checkpoint_every: int = 2_000
+    models: tuple[ZooEntry, ...] = field(default_factory=table_6_4_entries)
+
+    def describe(self) -> dict:
+        """A JSON-ready copy (the model list as labels)."""
+        out = asdict(self)
+        out["models"] = [e.label for e in self.models]
+        return out
+
+
+@dataclass
+class ZooData:
+    """Train and test images in [-1, 1] with labels, on the device."""
+
+    train_x: Tensor
+    train_y: Tensor
+    test_x: Tensor
+    test_y: Tensor
+    source: str
+
+
+def load_zoo_data(config: ZooConfig, device: torch.device, profile: str | None = None) -> ZooData:
+    """Images of ``config.dataset`` resized to ``config.image_size`` and mapped to [-1, 1] (seed 002 §6.3)."""
+    train, test = (load_images(config.dataset, split, profile=profile) for split in ("train", "test"))
+    size = config.image_size
+    return ZooData(to_signed_images(train.x, size).to(device), train.y.to(device),
+                   to_signed_images(test.x, size).to(device), test.y.to(device), train.source)
+
+
+def build_model(entry: ZooEntry, config: ZooConfig, image_shape: tuple[int, ...]) -> ZooModel:
+    """The zoo model of ``entry`` on fresh networks of ``config.arch``."""
+    networks = zoo_networks(config.arch, image_shape, config.latent_dim, config.channels, config.hidden)
+    return ZooModel.build(entry, networks)
+
+
+def make_optimizers(model: ZooModel, config: ZooConfig) -> dict[str, torch.optim.Optimizer]:
+    """Adam(lr, betas) for each parameter group of the model (thesis: 2e-4, (0, 0.999) for every network)."""
+    return {name: torch.optim.Adam(params, lr=config.lr, betas=config.adam_betas)
+            for name, params in model.parameters_by_loss().items()}
+
+
+def slug(label: str) -> str:
+    """A file-name-safe version of a model label (``"VAE β=0.33"`` -> ``"vae_beta_0.33"``)."""
+    return re.sub(r"[^a-z0-9.]+", "_", label.lower().replace("β", "beta")).strip("_")
+
+
+def train_model(entry: ZooEntry, config: ZooConfig, data: ZooData, seed: int,
+                checkpoint_dir: Path | None = None, progress: bool = True) -> tuple[ZooModel, float]:
+    """Train one model for ``config.steps`` steps; resume from ``checkpoint_dir`` if it holds a checkpoint."""
+    seed_everything(seed)
+    model = build_model(entry, config, tuple(data.train_x.shape[1:])).to(data.train_x.device)
+    trainer = Trainer(model, make_optimizers(model, config), data.train_x, config.batch_size, seed=seed,
+                      checkpoint_dir=checkpoint_dir, checkpoint_every=config.checkpoint_every if checkpoint_dir else 0,
+                      log_every=100, progress=progress)
+    if checkpoint_dir is not None and (checkpoint_dir / "trainer.json").exists():
+        trainer.load_checkpoint()
+    start = time.perf_counter()
+    trainer.fit(config.steps)
+    model.eval()
+    return model, time.perf_counter() - start
+
+
+@torch.no_grad()
+def _encode(model: ZooModel, x: Tensor, batch_size: int = 1000) -> tuple[Tensor, Tensor]:
+    parts = [model.encode(x[i : i + batch_size]) for i in range(0, x.shape[0], batch_size)]
+    return torch.cat([m for m, _ in parts]).cpu(), torch.cat([v for _, v in parts]).cpu()
+
+
+@torch.no_grad()
+def _decode(model: ZooModel, z: Tensor, batch_size: int = 1000) -> Tensor:
+    return torch.cat([model.decode(z[i : i + batch_size]) for i in range(0, z.shape[0], batch_size)])
+
+
+@dataclass
+class Evaluator:
+    """The metric suite: a classifier for IS/FID with the test set's feature statistics as reference."""
+
+    classifier: torch.nn.Module
+    reference: tuple[Tensor, Tensor]
+    classifier_test_accuracy: float
+
+    @classmethod
+    def fit(cls, config: ZooConfig, data: ZooData, seed: int = 0, progress: bool = True) -> Evaluator:
+        """Train the IS/FID classifier (the encoder architecture with a softmax layer) on the training set."""
+        seed_everything(seed)
+        kind = "conv" if config.arch == "resnet" else "mlp"
+        classifier = feature_classifier(kind, tuple(data.train_x.shape[1:]), 10, config.hidden if kind == "mlp" else None)
+        classifier = classifier.to(data.train_x.device)
+        train_classifier(classifier, data.train_x, data.train_y, config.classifier_epochs, seed=seed, progress=progress)
+        _, features = classifier_outputs(classifier, data.test_x)
+        return cls(classifier, feature_statistics(features), classifier_accuracy(classifier, data.test_x, data.test_y))
+
+    @torch.no_grad()
+    def __call__(self, model: ZooModel, config: ZooConfig, data: ZooData, seed: int) -> dict[str, float]:
+        """Every column of Table 6.4 for one trained model (unsupervised metrics on training images)."""
+        generator = torch.Generator().manual_seed(10_000 + seed)
+        n_train = data.train_x.shape[0] if config.eval_train is None else min(config.eval_train, data.train_x.shape[0])
+        idx = torch.randperm(data.train_x.shape[0], generator=generator)[:n_train].to(data.train_x.device)
+        x, y = data.train_x[idx], data.train_y[idx]
+        mean, log_var = _encode(model, x)
+        z = torch.randn(config.n_generated, config.latent_dim, generator=generator).to(x.device)
+        generated = _decode(model, z)
+        z_cycle, _ = _encode(model, generated)
+        probs, features = classifier_outputs(self.classifier, generated)
+        test_mean, _ = _encode(model, data.test_x)
+        return {
+            "log_mse_x": log_mse(x.cpu(), _decode(model, mean.to(x.device)).cpu()),
+            "log_mse_z": log_mse(z.cpu(), z_cycle),
+            "kl_z": marginal_kl_to_prior(mean, log_var),
+            "kl_vae": expected_kl_to_prior(mean, log_var),
+            "mi_estimate": estimated_mutual_information(mean, log_var),
+            "h_z_given_x": conditional_entropy(log_var),
+            "inception_score": inception_score(probs),
+            "fid": frechet_distance(*feature_statistics(features), *self.reference),
+            "probe_accuracy": 100.0 * linear_probe_accuracy(mean, y.cpu(), test_mean, data.test_y.cpu()),
+        }
+
+
+def run_comparison(config: ZooConfig, seeds: list[int], data: ZooData, evaluator: Evaluator,
+                   run_dir: Path | None = None, progress: bool = True) -> list[dict]:
+    """Train and evaluate every model of ``config.models`` for every seed; one record per run.
+
+    With ``run_dir``, each finished run is stored as ``<model>_seed<k>.json`` and skipped next time,
+    and training checkpoints go to ``<model>_seed<k>/``, so an interrupted comparison resumes.
+    """
+    records = []
+    for entry in config.models:
+        for seed in seeds:
+            name = f"{slug(entry.label)}_seed{seed}"
+            done = run_dir / f"{name}.json" if run_dir is not None else None
+            if done is not None and done.exists():
+                records.append(json.loads(done.read_text()))
+                continue
+            model, seconds = train_model(entry, config, data, seed, run_dir / name if run_dir else None, progress)
+            record = {"model": entry.label, "kind": entry.kind, "beta": entry.beta, "seed": seed,
+                      "train_seconds": round(seconds, 2), **evaluator(model, config, data, seed)}
+            if done is not None:
+                done.write_text(json.dumps(record))
+            records.append(record)
+    return records
+
+
+def summarize(records: list[dict]) -> dict[str, dict[str, list[float]]]:
+    """``{model: {metric: [mean, std, n]}}`` over seeds (std with ddof=1, as a spread of 3 runs; 0 for one run)."""
+    table: dict[str, dict[str, list[float]]] = {}
+    for label in dict.fromkeys(r["model"] for r in records):
+        rows = [r for r in records if r["model"] == label]
+        table[label] = {}
+        for metric in (*METRICS, "train_seconds"):
+            values = np.array([r[metric] for r in rows], dtype=float)
+            std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
+            table[label][metric] = [float(values.mean()), std, len(values)]
+    return table
+
+
+def reproduce(config: ZooConfig, seeds: list[int], run_dir: Path, result_name: str,
+              device: torch.device | None = None, progress: bool = True) -> Path:
+    """Run the whole comparison and write ``results/<result_name>.json`` with provenance."""
+    device = device or default_device()
+    start = time.perf_counter()
+    data = load_zoo_data(config, device)
+    evaluator = Evaluator.fit(config, data, progress=progress)
+    records = run_comparison(config, seeds, data, evaluator, run_dir, progress)
+    meta = provenance({**config.describe(), "data_source": data.source,
+                       "classifier_test_accuracy": evaluator.classifier_test_accuracy},
+                      seeds, device, time.perf_counter() - start)
+    return write_result(result_name, {"summary": summarize(records), "runs": records}, meta)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", choices=("mlp", "resnet"), default="resnet")
+    parser.add_argument("--steps", type=int, default=ZooConfig.steps)
+    parser.add_argument("--batch-size", type=int, default=ZooConfig.batch_size)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--run-dir", type=Path, default=Path.home() / ".cache" / "gi-book" / "runs" / "zoo")
+    parser.add_argument("--result", default=None, help="result file stem (default zoo_mnist_j10_<arch>)")
+    args = parser.parse_args(argv)
+    if current_profile() != "full":
+        parser.error("set GI_PROFILE=full: the comparison needs the complete MNIST training set")
+    config = ZooConfig(arch=args.arch, steps=args.steps, batch_size=args.batch_size)
+    run_dir = args.run_dir / f"{args.arch}_{args.steps}"
+    path = reproduce(config, args.seeds, run_dir, args.result or f"zoo_mnist_j10_{args.arch}")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
