@@ -77,10 +77,12 @@ class FeatureClassifier(nn.Module):
 def feature_classifier(
     kind: str, image_shape: Sequence[int], num_classes: int = 10, hidden: Sequence[int] | None = None
 ) -> FeatureClassifier:
-    """A :class:`FeatureClassifier` on the body of the ``"mlp"`` or ``"conv"`` encoder of :mod:`gi_core.networks`.
+    """A :class:`FeatureClassifier` on the body of an encoder: ``"mlp"``, ``"conv"`` or ``"resnet"``.
 
     ``hidden`` follows :func:`gi_core.networks.encoder_decoder`: for ``mlp`` the hidden widths
-    (default ``(512, 256)``), for ``conv`` ``(channels, width of the linear layer)`` (default ``(32, 256)``).
+    (default ``(512, 256)``), for ``conv`` ``(channels, width of the linear layer)`` (default ``(32, 256)``);
+    for ``resnet`` (the thesis's encoder, Table 6.2, :class:`~gi_core.resnets.ResNetEncoder`) ``(channels,)``
+    (default ``(32,)``), whose features are the flattened output of the last residual block.
     The features are the last hidden layer (after its ReLU). Weights are drawn from torch's global RNG.
     """
     if kind == "mlp":
@@ -90,8 +92,13 @@ def feature_classifier(
     elif kind == "conv":
         channels, width = tuple(hidden or (32, 256))
         encoder = ConvEncoder(image_shape, 1, channels, width)
+    elif kind == "resnet":
+        from gi_core.resnets import ResNetEncoder
+
+        encoder = ResNetEncoder(image_shape, 1, *tuple(hidden or (32,)))
+        width = encoder.head.mean.in_features
     else:
-        raise ValueError(f"classifier kind must be 'mlp' or 'conv', got {kind!r}")
+        raise ValueError(f"classifier kind must be 'mlp', 'conv' or 'resnet', got {kind!r}")
     return FeatureClassifier(encoder.body, width, num_classes, input_shape=encoder.input_shape)
 
 

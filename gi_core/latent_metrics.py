@@ -7,10 +7,12 @@ log of a mean squared error.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
-from gi_core.distributions import batch_moments, diag_gaussian_entropy, kl_diag_gaussian_std_normal, kl_full_gaussians
+from gi_core.distributions import batch_moments, diag_gaussian_entropy, diag_gaussian_log_prob, kl_diag_gaussian_std_normal, kl_full_gaussians
 from gi_core.validation import check_same_shape, check_tensor
 
 MOMENTS = ("means", "aggregate")
@@ -88,3 +90,17 @@ def conditional_entropy(log_var: Tensor) -> float:
     if log_var.shape[0] == 0:
         raise ValueError("log_var is empty")
     return float(diag_gaussian_entropy(log_var.double()).mean())
+
+
+def aggregate_posterior_log_prob(z: Tensor, mean: Tensor, log_var: Tensor) -> Tensor:
+    r"""Log-density of the aggregate posterior :math:`q(z)=\frac1N\sum_i\mathcal N(z;\tilde\mu_i,\operatorname{diag}\tilde\sigma_i^2)` at ``z`` ``(M, J)``.
+
+    Computed as :math:`\operatorname{logsumexp}_i \log\mathcal N(z;\tilde\mu_i,\tilde\sigma_i^2) - \log N`, so
+    that points far from every component do not underflow. Returns ``(M,)``.
+    """
+    _check_codes(mean, log_var)
+    check_tensor(z, "z", ndim=2)
+    if z.shape[1] != mean.shape[1]:
+        raise ValueError(f"z has {z.shape[1]} latent dimensions but the codes have {mean.shape[1]}")
+    components = diag_gaussian_log_prob(z.unsqueeze(1), mean.unsqueeze(0), log_var.unsqueeze(0))
+    return torch.logsumexp(components, dim=1) - math.log(mean.shape[0])

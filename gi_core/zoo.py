@@ -40,6 +40,7 @@ from gi_core.distributions import diag_gaussian_log_prob, kl_diag_gaussian_std_n
 from gi_core.joint_models import JointDiscriminator, leaky_relu
 from gi_core.networks import MLPDecoder, MLPEncoder, mlp
 from gi_core.objectives import jensen_shannon_restriction, mmd_restriction, squared_error, wasserstein_restriction
+from gi_core.resnets import ResNetDiscriminator, ResNetEncoder, ResNetGenerator, ResNetJointDiscriminator
 from gi_core.validation import check_positive
 
 BETA_KINDS = ("vae", "wvae", "mmd", "jsvae")
@@ -118,8 +119,6 @@ def zoo_networks(
             "joint_discriminator": JointDiscriminator(image_shape, latent_dim, hidden),
         }
     if arch == "resnet":
-        from gi_core.resnets import ResNetDiscriminator, ResNetEncoder, ResNetGenerator, ResNetJointDiscriminator
-
         return {
             "encoder": ResNetEncoder(image_shape, latent_dim, channels),
             "decoder": ResNetGenerator(latent_dim, image_shape, channels),
@@ -211,8 +210,8 @@ class ZooModel(nn.Module):
     def training_loss(self, x: Tensor, *unused: Tensor) -> dict[str, Tensor]:
         """The model's loss (``"loss"``), the discriminator's (``"discriminator_loss"``) and each term, detached.
 
-        Random draws, in this order: the encoder noise, then :math:`z\\sim\\mathcal N(0, I)` (only for
-        kinds that decode prior draws), then those of the restriction (MMD's prior sample, JS's Monte Carlo).
+        Random draws, in this order: the encoder noise, then :math:`z\\sim\\mathcal N(0, I)` (for the kinds
+        with a latent likelihood term, ALI and AAE), then MMD's prior sample.
         """
         mean, log_var = self.encode(x)
         z_q = reparameterize(mean, log_var)

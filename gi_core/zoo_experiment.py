@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -39,7 +40,8 @@ from gi_core.latent_metrics import (
     marginal_kl_to_prior,
 )
 from gi_core.probe import linear_probe_accuracy
-from gi_core.results import provenance, write_result
+from gi_core.resnets import standing_statistics
+from gi_core.results import git_commit, provenance, write_result
 from gi_core.runtime import current_profile, default_device, seed_everything
 from gi_core.trainer import Trainer
 from gi_core.zoo import ZooEntry, ZooModel, table_6_4_entries, zoo_networks
@@ -127,6 +129,8 @@ def train_model(entry: ZooEntry, config: ZooConfig, data: ZooData, seed: int,
         trainer.load_checkpoint()
     start = time.perf_counter()
     trainer.fit(config.steps)
+    if config.arch == "resnet":  # BN statistics of the generator from 16 passes (the thesis's "standing statistics")
+        standing_statistics(model.decoder, config.latent_dim)
     model.eval()
     return model, time.perf_counter() - start
 
@@ -154,8 +158,8 @@ class Evaluator:
     def fit(cls, config: ZooConfig, data: ZooData, seed: int = 0, progress: bool = True) -> Evaluator:
         """Train the IS/FID classifier (the encoder architecture with a softmax layer) on the training set."""
         seed_everything(seed)
-        kind = "conv" if config.arch == "resnet" else "mlp"
-        classifier = feature_classifier(kind, tuple(data.train_x.shape[1:]), 10, config.hidden if kind == "mlp" else None)
+        width = config.hidden if config.arch == "mlp" else (config.channels,)
+        classifier = feature_classifier(config.arch, tuple(data.train_x.shape[1:]), 10, width)
         classifier = classifier.to(data.train_x.device)
         train_classifier(classifier, data.train_x, data.train_y, config.classifier_epochs, seed=seed, progress=progress)
         _, features = classifier_outputs(classifier, data.test_x)
@@ -224,17 +228,40 @@ def summarize(records: list[dict]) -> dict[str, dict[str, list[float]]]:
     return table
 
 
+def compare_with_reference(summary: dict[str, dict[str, list[float]]], reference: dict[str, dict[str, list[float]]],
+                           metrics: tuple[str, ...] = METRICS) -> list[dict]:
+    r"""One row per (model, metric) found in both tables: our mean ± std, the reference's, the difference and its size.
+
+    ``gap`` is the difference in units of the combined spread,
+    :math:`|\bar a-\bar b|/\sqrt{s_a^2+s_b^2}` (infinite when both spreads are 0 and the means differ);
+    a row is ``beyond_spread`` when ``gap > 2``.
+    """
+    rows = []
+    for model, ours in summary.items():
+        if model not in reference:
+            continue
+        for metric in metrics:
+            if metric not in ours or metric not in reference[model]:
+                continue
+            (mean, std, _), (ref_mean, ref_std) = ours[metric], reference[model][metric][:2]
+            spread, diff = math.hypot(std, ref_std), mean - ref_mean
+            gap = abs(diff) / spread if spread > 0 else (0.0 if diff == 0 else math.inf)
+            rows.append({"model": model, "metric": metric, "ours": mean, "ours_std": std, "thesis": ref_mean,
+                         "thesis_std": ref_std, "difference": diff, "gap": gap, "beyond_spread": gap > 2})
+    return rows
+
+
 def reproduce(config: ZooConfig, seeds: list[int], run_dir: Path, result_name: str,
               device: torch.device | None = None, progress: bool = True) -> Path:
     """Run the whole comparison and write ``results/<result_name>.json`` with provenance."""
     device = device or default_device()
-    start = time.perf_counter()
+    commit, start = git_commit(), time.perf_counter()  # the code that runs is the code at the start
     data = load_zoo_data(config, device)
     evaluator = Evaluator.fit(config, data, progress=progress)
     records = run_comparison(config, seeds, data, evaluator, run_dir, progress)
     meta = provenance({**config.describe(), "data_source": data.source,
                        "classifier_test_accuracy": evaluator.classifier_test_accuracy},
-                      seeds, device, time.perf_counter() - start)
+                      seeds, device, time.perf_counter() - start) | {"commit": commit}
     return write_result(result_name, {"summary": summarize(records), "runs": records}, meta)
 
 

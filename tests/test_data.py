@@ -5,7 +5,15 @@ import numpy as np
 import pytest
 import torch
 
-from gi_core.data import DATASETS, QUICK_DATA_DIR, DatasetUnavailableError, binarize, data_root, load_images
+from gi_core.data import (
+    DATASETS,
+    QUICK_DATA_DIR,
+    DatasetUnavailableError,
+    binarize,
+    data_root,
+    load_images,
+    to_signed_images,
+)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -87,3 +95,37 @@ def test_subset_and_to():
     assert len(sub) == 10 and sub.to("cpu").x.device.type == "cpu"
     with pytest.raises(ValueError, match="subset size must be positive"):
         data.subset(0)
+
+
+def test_to_signed_images_maps_the_unit_interval_to_plus_minus_one():
+    x = torch.tensor([0.0, 1.0, 0.5, 0.25]).reshape(1, 1, 2, 2)
+    assert to_signed_images(x).flatten().tolist() == [-1.0, 1.0, 0.0, -0.5]
+    # values a little outside [0, 1] (e.g. rounding) are clamped to the tanh range
+    assert to_signed_images(torch.tensor([-0.1, 1.2]).reshape(1, 1, 1, 2)).flatten().tolist() == [-1.0, 1.0]
+
+
+def test_to_signed_images_resizes_bilinearly():
+    # columns 0 and 1 upsampled to 4: source positions -0.25, 0.25, 0.75, 1.25 (clamped) -> 0, 0.25, 0.75, 1
+    x = torch.tensor([[0.0, 1.0], [0.0, 1.0]]).reshape(1, 1, 2, 2)
+    out = to_signed_images(x, size=4)
+    assert out.shape == (1, 1, 4, 4)
+    torch.testing.assert_close(out[0, 0], torch.tensor([-1.0, -0.5, 0.5, 1.0]).expand(4, 4))
+
+
+def test_to_signed_images_resizes_mnist_to_32():
+    images = load_images("mnist", "test", profile="quick").x[:20]
+    assert images.shape == (20, 1, 28, 28)
+    out = to_signed_images(images, size=32)
+    assert out.shape == (20, 1, 32, 32) and out.dtype == images.dtype
+    assert out.min().item() >= -1.0 and out.max().item() <= 1.0
+    assert out.min().item() == -1.0 and out.max().item() > 0.9  # background and ink survive the resize
+    assert torch.equal(to_signed_images(images, size=28), to_signed_images(images))  # same size: no change
+
+
+def test_to_signed_images_validates():
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        to_signed_images(torch.zeros(28, 28))
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        to_signed_images(torch.zeros(2, 28, 28))
+    with pytest.raises(ValueError, match="size must be positive"):
+        to_signed_images(torch.zeros(1, 1, 4, 4), size=0)

@@ -226,8 +226,8 @@ def test_training_is_deterministic_with_a_fixed_seed():
 def test_classifier_validation():
     images, labels = two_class_images(10)
     clf = small_classifier("mlp")
-    with pytest.raises(ValueError, match="'mlp' or 'conv'"):
-        feature_classifier("resnet", (1, 8, 8))
+    with pytest.raises(ValueError, match="'mlp', 'conv' or 'resnet'"):
+        feature_classifier("vgg", (1, 8, 8))
     with pytest.raises(ValueError, match="num_classes must be at least 2"):
         feature_classifier("mlp", (1, 8, 8), num_classes=1)
     with pytest.raises(ValueError, match=r"inputs of shape \(B, \(1, 8, 8\)\)"):
@@ -242,3 +242,11 @@ def test_classifier_validation():
         train_classifier(clf, images, labels, epochs=0, progress=False)
     with pytest.raises(TypeError, match="FeatureClassifier"):
         classifier_outputs(torch.nn.Linear(64, 2), images.flatten(1))
+
+
+def test_resnet_classifier_uses_the_thesis_encoder_body():
+    torch.manual_seed(0)
+    classifier = feature_classifier("resnet", (1, 32, 32), num_classes=10, hidden=(2,))
+    x = torch.randn(3, 1, 32, 32)
+    assert classifier(x).shape == (3, 10)
+    assert classifier.features(x).shape == (3, 2 * 4 * 2 * 2)  # 4C channels on a 2x2 grid

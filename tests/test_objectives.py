@@ -7,17 +7,34 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch.distributions import MultivariateNormal
 
-from gi_core.distributions import diag_gaussian_log_prob, reparameterize
+from gi_core.distributions import (
+    batch_moments,
+    diag_gaussian_log_prob,
+    gaussian_midpoint_jensen_shannon,
+    reparameterize,
+    wasserstein2_gaussians_sq,
+)
+from gi_core.kernels import mmd_squared
 from gi_core.likelihoods import gaussian_log_likelihood
 from gi_core.linear_gaussian import LinearGaussianModel
-from gi_core.objectives import beta_elbo, elbo, importance_weighted_bound
+from gi_core.objectives import (
+    beta_elbo,
+    elbo,
+    importance_weighted_bound,
+    jensen_shannon_restriction,
+    mmd_restriction,
+    squared_error,
+    wasserstein_restriction,
+)
 
 F64 = torch.float64
 N_SE = 5.0
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_beta_elbo_values() -> None:
@@ -122,3 +139,91 @@ def test_errors() -> None:
     empty = torch.zeros(0, 3, dtype=F64)
     with pytest.raises(ValueError, match="need K >= 1"):
         importance_weighted_bound(empty, empty, empty)
+
+
+# --- the likelihood term and the restrictions on q(z) of the model zoo --------------------------
+
+
+def test_squared_error_sums_each_example() -> None:
+    x = torch.tensor([[[1.0, 2.0], [3.0, 4.0]], [[0.0, 0.0], [0.0, 0.0]]], dtype=F64)  # (B=2, 2, 2)
+    rec = torch.tensor([[[1.0, 0.0], [3.0, 5.0]], [[0.5, -0.5], [1.0, 0.0]]], dtype=F64)
+    torch.testing.assert_close(squared_error(x, rec), torch.tensor([4.0 + 1.0, 0.25 + 0.25 + 1.0], dtype=F64))
+    torch.testing.assert_close(squared_error(x, x), torch.zeros(2, dtype=F64))
+    images = torch.zeros(3, 1, 4, 4)
+    torch.testing.assert_close(squared_error(images, torch.full_like(images, 0.5)), torch.full((3,), 16 * 0.25))
+
+
+def test_squared_error_validates_shapes() -> None:
+    with pytest.raises(ValueError, match="shapes must match"):
+        squared_error(torch.zeros(3, 4), torch.zeros(3, 5))
+    with pytest.raises(ValueError, match="batch axis"):
+        squared_error(torch.zeros(4), torch.zeros(4))
+
+
+def whitened(n: int = 64, dim: int = 3, seed: int = 0) -> torch.Tensor:
+    """Codes whose batch mean is 0 and unbiased batch covariance is I (up to rounding)."""
+    z = torch.randn(n, dim, generator=torch.Generator().manual_seed(seed), dtype=F64)
+    z = z - z.mean(0)
+    chol = torch.linalg.cholesky(torch.cov(z.T))
+    return torch.linalg.solve_triangular(chol, z.T, upper=False).T
+
+
+def test_whitened_codes_are_standard() -> None:
+    mean, cov = batch_moments(whitened())
+    torch.testing.assert_close(mean, torch.zeros(3, dtype=F64), atol=1e-14, rtol=0)
+    torch.testing.assert_close(cov, torch.eye(3, dtype=F64), atol=1e-13, rtol=0)
+
+
+def test_wasserstein_restriction_values() -> None:
+    w = whitened()
+    assert abs(wasserstein_restriction(w).item()) < 1e-12
+    for c in (0.5, 2.0, 3.0):  # N(0, c^2 I) against N(0, I): J (c - 1)^2
+        assert wasserstein_restriction(c * w).item() == pytest.approx(3 * (c - 1.0) ** 2, rel=1e-10)
+    shift = torch.tensor([1.0, -2.0, 0.5], dtype=F64)  # a mean shift adds its squared norm
+    assert wasserstein_restriction(w + shift).item() == pytest.approx(5.25, rel=1e-10)
+    codes = torch.randn(40, 3, generator=torch.Generator().manual_seed(1), dtype=F64) * 0.3 + 1.0
+    mean, cov = batch_moments(codes)
+    expected = wasserstein2_gaussians_sq(mean, cov, torch.zeros(3, dtype=F64), torch.eye(3, dtype=F64))
+    torch.testing.assert_close(wasserstein_restriction(codes), expected)
+
+
+def test_jensen_shannon_restriction_values() -> None:
+    w = whitened()
+    assert abs(jensen_shannon_restriction(w).item()) < 1e-12
+    # N(0, c^2 I) against N(0, I): the midpoint is N(0, (c^2 + 1)/2 I) and JS_N = (J/2) log((c^2 + 1) / (2c))
+    for c in (0.5, 2.0):
+        expected = 1.5 * math.log((c**2 + 1) / (2 * c))
+        assert jensen_shannon_restriction(c * w).item() == pytest.approx(expected, rel=1e-10)
+    codes = torch.randn(40, 3, generator=torch.Generator().manual_seed(1), dtype=F64) * 0.3 + 1.0
+    mean, cov = batch_moments(codes)
+    expected = gaussian_midpoint_jensen_shannon(mean, cov, torch.zeros(3, dtype=F64), torch.eye(3, dtype=F64))
+    torch.testing.assert_close(jensen_shannon_restriction(codes), expected)
+    assert expected.item() > 0.1
+
+
+def numpy_imq_mmd(x: np.ndarray, y: np.ndarray, scale: float) -> float:
+    """Unbiased MMD^2 with k(a, b) = C / (C + |a - b|^2), written out with loops over the pairs."""
+
+    def k(a: np.ndarray, b: np.ndarray) -> float:
+        return scale / (scale + float(((a - b) ** 2).sum()))
+
+    n, m = len(x), len(y)
+    xx = sum(k(x[i], x[j]) for i in range(n) for j in range(n) if i != j) / (n * (n - 1))
+    yy = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    xy = sum(k(x[i], y[j]) for i in range(n) for j in range(m)) / (n * m)
+    return xx + yy - 2 * xy
+
+
+def test_mmd_restriction_is_the_unbiased_imq_estimate_with_scale_2j() -> None:
+    g = torch.Generator().manual_seed(0)
+    z = 0.5 * torch.randn(12, 3, generator=g, dtype=F64) + 1.0
+    prior = torch.randn(12, 3, generator=g, dtype=F64)
+    value = mmd_restriction(z, prior)
+    assert value.item() == pytest.approx(numpy_imq_mmd(z.numpy(), prior.numpy(), scale=6.0), rel=1e-12)
+    torch.testing.assert_close(value, mmd_squared(z, prior, kernel="imq", unbiased=True, scale=6.0))
+    assert value.item() > 0.05  # shifted codes are told apart from the prior
+    # without prior samples: as many fresh standard-normal draws as codes, from the global generator
+    torch.manual_seed(3)
+    default = mmd_restriction(z)
+    torch.manual_seed(3)
+    torch.testing.assert_close(default, mmd_restriction(z, torch.randn_like(z)))
