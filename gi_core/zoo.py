@@ -22,7 +22,8 @@ terms. The likelihood terms are those of seed 002 §6.1: the squared error
 (:func:`~gi_core.objectives.squared_error`) in :math:`\mathcal X` and the Gaussian NLL of Eq. 6.1 in
 :math:`\mathcal Z`. :math:`\mathcal D` is an adversarial divergence trained with the hinge loss (the thesis
 builds on BigGAN, whose default it is); the discriminator sees data as "real" and the model's samples
-(or pairs) as "fake". Joint discriminators tell :math:`(x,\tilde z)\sim q(x,z)` from
+(or pairs) as "fake". In the kinds with the latent NLL the encoder variance is floored at
+:data:`LATENT_NLL_MIN_VAR` (see :meth:`ZooModel.encode`). Joint discriminators tell :math:`(x,\tilde z)\sim q(x,z)` from
 :math:`(\tilde x, z)\sim p(x,z)`.
 """
 
@@ -49,6 +50,8 @@ _DISCRIMINATOR_OF = {"aae": "z_discriminator", "aim": "x_discriminator", "veegan
                      "ali": "joint_discriminator", "alice": "joint_discriminator"}
 _RECONSTRUCTS_X = ("vae", "wvae", "mmd", "jsvae", "aae", "alice")
 _RECONSTRUCTS_Z = ("aim", "veegan", "alice")
+LATENT_NLL_MIN_VAR = 0.25
+r"""Smallest encoder variance of the kinds trained with the latent NLL: :math:`\sigma\ge0.5`, the floor of MPCC (seed 002 §7.2)."""
 
 
 @dataclass(frozen=True)
@@ -166,8 +169,16 @@ class ZooModel(nn.Module):
         return groups
 
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """Mean and log-variance of q(z|x)."""
-        return self.encoder(x)
+        r"""Mean and log-variance of q(z|x); for kinds with a latent likelihood, variance floored at ``LATENT_NLL_MIN_VAR``.
+
+        The floor is smooth, :math:`\sigma^2 = \sigma^2_{\mathrm{enc}} + \sigma^2_{\min}`. Without it the
+        Gaussian NLL of Eq. 6.1 lets the encoder shrink :math:`\sigma` on generated images until the weight
+        :math:`1/2\sigma^2` of the latent reconstruction drowns the adversarial term in the generator's loss.
+        """
+        mean, log_var = self.encoder(x)
+        if self.kind in _RECONSTRUCTS_Z:
+            log_var = torch.logaddexp(log_var, torch.full_like(log_var, math.log(LATENT_NLL_MIN_VAR)))
+        return mean, log_var
 
     def decode(self, z: Tensor) -> Tensor:
         """The decoder's image :math:`\\tanh(\\mathrm{decoder}(z))` in [-1, 1]."""

@@ -198,7 +198,7 @@ def run_comparison(config: ZooConfig, seeds: list[int], data: ZooData, evaluator
     With ``run_dir``, each finished run is stored as ``<model>_seed<k>.json`` and skipped next time,
     and training checkpoints go to ``<model>_seed<k>/``, so an interrupted comparison resumes.
     """
-    records = []
+    records, commit = [], git_commit()  # the code that runs is the code at the start
     for entry in config.models:
         for seed in seeds:
             name = f"{slug(entry.label)}_seed{seed}"
@@ -207,7 +207,7 @@ def run_comparison(config: ZooConfig, seeds: list[int], data: ZooData, evaluator
                 records.append(json.loads(done.read_text()))
                 continue
             model, seconds = train_model(entry, config, data, seed, run_dir / name if run_dir else None, progress)
-            record = {"model": entry.label, "kind": entry.kind, "beta": entry.beta, "seed": seed,
+            record = {"model": entry.label, "kind": entry.kind, "beta": entry.beta, "seed": seed, "commit": commit,
                       "train_seconds": round(seconds, 2), **evaluator(model, config, data, seed)}
             if done is not None:
                 done.write_text(json.dumps(record))

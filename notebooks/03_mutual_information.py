@@ -379,7 +379,9 @@ assert tradeoff["KL(p(z) || q(z)) (nats)"].iloc[0] > 1.0 > tradeoff["KL(p(z) || 
 #   (thesis); batch size 64; a fixed number of steps for every model (below).
 # * **Networks**: the thesis's ResNets with spectral norm on every layer {cite}`miyato2018sn`
 #   (Tables 6.1–6.3, $C=32$; {mod}`gi_core.resnets`) for GPU runs, and on CPU an MLP variant, encoder
-#   $1024\to512\to256\to(\mu,\log\sigma^2)$, decoder mirrored, discriminators MLPs with spectral norm.
+#   $1024\to512\to256\to(\mu,\log\sigma^2)$, decoder mirrored; the image and latent critics are
+#   LeakyReLU MLPs with spectral norm, the joint critic is the previous chapter's `JointDiscriminator`
+#   (a LeakyReLU MLP on the concatenated pair, without spectral norm).
 #   One forward and backward pass of the ResNets at batch 64 takes about 19 s on this book's 2-core
 #   CI machine, against about 11 ms for the MLPs.
 #

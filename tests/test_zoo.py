@@ -19,7 +19,7 @@ from torch.distributions import Normal, kl_divergence
 from gi_core.distributions import diag_gaussian_log_prob
 from gi_core.objectives import jensen_shannon_restriction, mmd_restriction, wasserstein_restriction
 from gi_core.trainer import Trainer
-from gi_core.zoo import BETA_KINDS, ZOO_KINDS, ZooEntry, ZooModel, table_6_4_entries, zoo_networks
+from gi_core.zoo import LATENT_NLL_MIN_VAR, BETA_KINDS, ZOO_KINDS, ZooEntry, ZooModel, table_6_4_entries, zoo_networks
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -314,3 +314,18 @@ def test_short_vae_training_lowers_the_loss_and_separates_the_blobs() -> None:
     assert torch.equal(samples, model.sample(50, generator=torch.Generator().manual_seed(0)))
     far = model.decode(30.0 * torch.randn(100, LATENT))  # tanh keeps even wild codes in range
     assert far.min().item() >= -1.0 and far.max().item() <= 1.0
+
+
+@pytest.mark.parametrize("kind", ["aim", "veegan", "alice", "vae"])
+def test_latent_nll_kinds_floor_the_encoder_variance(kind):
+    torch.manual_seed(0)
+    nets = zoo_networks("mlp", (1, 8, 8), latent_dim=2, hidden=(16, 8))
+    with torch.no_grad():  # push the raw log-variance to its lower bound
+        nets["encoder"].head.log_var.bias.fill_(-1e3)
+    model = ZooModel.build(ZooEntry(kind, kind), nets)
+    _, log_var = model.encode(torch.rand(5, 1, 8, 8) * 2 - 1)
+    if kind == "vae":
+        assert log_var.max() < math.log(LATENT_NLL_MIN_VAR) - 5
+    else:
+        assert log_var.min() >= math.log(LATENT_NLL_MIN_VAR)
+        assert torch.allclose(log_var, torch.full_like(log_var, math.log(LATENT_NLL_MIN_VAR)), atol=1e-3)
