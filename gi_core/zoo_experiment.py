@@ -55,7 +55,8 @@ class ZooConfig:
     """Everything that defines a run of the comparison (the thesis's values where it gives them).
 
     ``eval_train``: how many training images the unsupervised metrics and the probe's training set use
-    (``None``: all); ``n_generated``: samples for IS and FID (reference statistics: the test set).
+    (``None``: all); ``n_generated``: samples for IS and FID (reference statistics: the test set);
+    ``amp``/``compile``: bf16 autocast and ``torch.compile`` in the trainer (for GPU runs).
     """
 
     arch: str = "mlp"
@@ -72,6 +73,8 @@ class ZooConfig:
     eval_train: int | None = None
     n_generated: int = 10_000
     checkpoint_every: int = 2_000
+    amp: bool = False
+    compile: bool = False
     models: tuple[ZooEntry, ...] = field(default_factory=table_6_4_entries)
 
     def describe(self) -> dict:
@@ -124,7 +127,7 @@ def train_model(entry: ZooEntry, config: ZooConfig, data: ZooData, seed: int,
     model = build_model(entry, config, tuple(data.train_x.shape[1:])).to(data.train_x.device)
     trainer = Trainer(model, make_optimizers(model, config), data.train_x, config.batch_size, seed=seed,
                       checkpoint_dir=checkpoint_dir, checkpoint_every=config.checkpoint_every if checkpoint_dir else 0,
-                      log_every=100, progress=progress)
+                      log_every=100, progress=progress, amp=config.amp, compile=config.compile)
     if checkpoint_dir is not None and (checkpoint_dir / "trainer.json").exists():
         trainer.load_checkpoint()
     start = time.perf_counter()
@@ -271,12 +274,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=ZooConfig.steps)
     parser.add_argument("--batch-size", type=int, default=ZooConfig.batch_size)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--amp", action="store_true", help="bf16 autocast (GPU)")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the loss (GPU)")
     parser.add_argument("--run-dir", type=Path, default=Path.home() / ".cache" / "gi-book" / "runs" / "zoo")
     parser.add_argument("--result", default=None, help="result file stem (default zoo_mnist_j10_<arch>)")
     args = parser.parse_args(argv)
     if current_profile() != "full":
         parser.error("set GI_PROFILE=full: the comparison needs the complete MNIST training set")
-    config = ZooConfig(arch=args.arch, steps=args.steps, batch_size=args.batch_size)
+    config = ZooConfig(arch=args.arch, steps=args.steps, batch_size=args.batch_size, amp=args.amp, compile=args.compile)
     run_dir = args.run_dir / f"{args.arch}_{args.steps}"
     path = reproduce(config, args.seeds, run_dir, args.result or f"zoo_mnist_j10_{args.arch}")
     print(f"wrote {path}")
