@@ -64,7 +64,8 @@ from gi_core.information import (
 )
 from gi_core.latent_metrics import aggregate_posterior_log_prob, estimated_mutual_information
 from gi_core.results import RESULTS_DIR, read_result
-from gi_core.runtime import run_context, seed_everything
+from gi_core.runtime import run_context
+from gi_core.zoo import table_6_4_entries
 from gi_core.zoo_experiment import (
     METRICS,
     Evaluator,
@@ -73,8 +74,6 @@ from gi_core.zoo_experiment import (
     load_zoo_data,
     reproduce,
     run_comparison,
-    summarize,
-    train_model,
 )
 
 ctx = run_context()
@@ -253,7 +252,7 @@ ax.legend()
 plt.show()
 aggregate_error = float((estimates["Ĩ_q, aggregate moments"] - estimates["true I_q"]).abs().max())
 print(f"largest error of the aggregate-moment estimate: {aggregate_error:.4f} nats")
-print(f"thesis estimate at s = {noises[-1]:.1f}: {estimates['Ĩ_q, means (thesis)'].iloc[-1]:.2f} nats "
+print(f"thesis estimate at s = {noises[-1]:.4f}: {estimates['Ĩ_q, means (thesis)'].iloc[-1]:.2f} nats "
       f"(true I_q = {estimates['true I_q'].iloc[-1]:.2f})")
 
 # %% [markdown]
@@ -425,8 +424,16 @@ if ctx.quick:
 # ## Reproducing Table 6.4
 #
 # The stored full-profile result is read back below, with its provenance, and set beside the thesis's
-# numbers (`results/reference/seed002_table_6_4.json`, transcribed from Table 6.4). "gap" is the
-# difference in units of the combined spread of the two runs' seeds, $|\Delta|/\sqrt{s^2_{\text{ours}}+s^2_{\text{thesis}}}$.
+# numbers (`results/reference/seed002_table_6_4.json`, transcribed from Table 6.4). A difference is
+# starred when it exceeds twice the combined spread of the two sets of seeds,
+# $|\Delta| > 2\sqrt{s^2_{\text{ours}}+s^2_{\text{thesis}}}$.
+#
+# Each run records the commit it ran at. The autoencoders were trained at commit `2d0c5a9`; the
+# adversarial kinds were retrained at `c0259be`, which adds the encoder-variance floor of the
+# latent-NLL models. Without the floor, AIM's generator collapsed in all three seeds (FID 1032,
+# IS 1.07): its encoder's log-variance sat on its lower bound, which makes the weight of the latent
+# reconstruction in the generator's loss about $e^{10}/2$. The two commits train the autoencoders with
+# the same code.
 
 # %% tags=["nbval-ignore-output"]
 stored = read_result("zoo_mnist_j10_resnet") or read_result("zoo_mnist_j10_mlp")  # the thesis's networks when run
@@ -435,8 +442,10 @@ if stored is None:
     print("no full-profile result stored yet: run this notebook with GI_PROFILE=full")
 else:
     meta = stored["provenance"]
-    print(f"commit {meta['commit']}, device {meta['device']}, seeds {meta['seeds']}, "
-          f"wall time {meta['wall_time_s'] / 60:.0f} min, {meta['config']['steps']} steps of batch "
+    commits = sorted({run["commit"][:7] for run in stored["metrics"]["runs"]})
+    train_minutes = sum(run["train_seconds"] for run in stored["metrics"]["runs"]) / 60
+    print(f"runs from commits {', '.join(commits)}, device {meta['device']}, seeds {meta['seeds']}, "
+          f"{train_minutes:.0f} min of training, {meta['config']['steps']} steps of batch "
           f"{meta['config']['batch_size']}, arch {meta['config']['arch']}, "
           f"classifier test accuracy {meta['config']['classifier_test_accuracy']:.4f}")
 
@@ -447,15 +456,14 @@ labels = {"log_mse_x": "log-MSE X", "log_mse_z": "log-MSE Z", "kl_z": "D_KL^Z", 
           "probe_accuracy": "probe acc %"}
 ours = pd.DataFrame({labels[m]: {model: f"{v[m][0]:.2f} ± {v[m][1]:.2f}" for model, v in summary.items()}
                      for m in METRICS})
-ours
+ours.reindex([entry.label for entry in table_6_4_entries()])
 
 # %%
 comparison = pd.DataFrame(compare_with_reference(summary, reference["table"]))
-side_by_side = comparison.pivot(index="model", columns="metric", values="difference")[list(METRICS)]
-side_by_side = side_by_side.rename(columns=labels).reindex([m for m in summary if m in reference["table"]])
-print("ours − thesis (bold: beyond twice the combined spread)")
-beyond = comparison.pivot(index="model", columns="metric", values="beyond_spread")[list(METRICS)].rename(columns=labels)
-side_by_side.style.format("{:+.2f}").apply(lambda col: np.where(beyond[col.name].reindex(col.index), "font-weight: bold", ""))
+comparison["shown"] = [f"{d:+.2f}" + (" *" if b else "") for d, b in zip(comparison.difference, comparison.beyond_spread)]
+side_by_side = comparison.pivot(index="model", columns="metric", values="shown")[list(METRICS)]
+print("ours − thesis (*: beyond twice the combined spread)")
+side_by_side.rename(columns=labels).reindex(list(reference["table"]))
 
 # %% [markdown]
 # ### The three probe accuracies named in the task
@@ -498,29 +506,131 @@ plt.show()
 # %% [markdown]
 # ### Checking the qualitative claims
 #
-# The thesis's conclusions (§6, "Ch. 6 conclusions") that we can test on our runs:
+# The thesis's conclusions (seed 002, end of Ch. 6) that can be tested on our runs, each computed on the
+# stored table and, for reference, on the thesis's own numbers:
 #
-# 1. **Marginal matchers represent better than the VAE**: the mean probe accuracy of WVAE, MMD and
-#    JS-VAE at $\beta\in\{0.33, 1\}$ is above that of the VAE at $\beta=1$.
-# 2. **$I_p$-bound models generate better**: AIM and VEEGAN have a lower FID than every marginal matcher.
-# 3. **A larger $h_q(z\mid x)$ goes with better generation**: the rank correlation of $h_q(z\mid x)$ and
-#    FID over all models is negative.
-# 4. **Too strong a KL destroys the representation**: the VAE at $\beta=30$ has the lowest accuracy of
-#    the autoencoders.
+# 1. **Marginal matchers represent better than the VAE**: mean probe accuracy of WVAE, MMD and JS-VAE at
+#    $\beta\in\{0.33, 1\}$ minus that of the VAE at $\beta=1$ (positive if the claim holds).
+# 2. **$I_p$-bound models generate better**: best FID of the marginal matchers minus the worse FID of
+#    AIM and VEEGAN (positive if the claim holds).
+# 3. **A larger $h_q(z\mid x)$ goes with better generation**: Spearman $\rho$ of $h_q(z\mid x)$ and FID
+#    over all models (negative if the claim holds).
+# 4. **$\tilde I_q$ predicts the representation**: Spearman $\rho$ of $\tilde I_q$ and probe accuracy
+#    (positive if the claim holds).
+# 5. **Too strong a KL destroys the representation**: probe accuracy of the VAE at $\beta=30$ minus the
+#    lowest of the other autoencoders (negative if the claim holds).
 
 # %%
-def mean_of(metric: str, models: list[str]) -> float:
-    return float(np.mean([summary[m][metric][0] for m in models]))
+AUTOENCODERS = [m for m in reference["table"] if m.split()[0] in ("VAE", "WVAE", "MMD", "JS-VAE")]
+MARGINAL = [f"{name} β={b}" for name in ("WVAE", "MMD", "JS-VAE") for b in ("0.33", "1")]
 
 
-marginal = [f"{name} β={b}" for name in ("WVAE", "MMD", "JS-VAE") for b in ("0.33", "1")]
-claims = {
-    "1. marginal matchers' probe acc. − VAE β=1's": mean_of("probe_accuracy", marginal) - summary["VAE β=1"]["probe_accuracy"][0],
-    "2. worst FID of AIM/VEEGAN − best FID of marginal matchers": max(summary[m]["fid"][0] for m in ("AIM", "VEEGAN"))
-    - min(summary[m]["fid"][0] for m in marginal),
-    "3. Spearman ρ(h_q(z|x), FID)": spearmanr([v["h_z_given_x"][0] for v in summary.values()],
-                                               [v["fid"][0] for v in summary.values()]).statistic,
-    "4. VAE β=30 probe acc. − lowest other autoencoder's": summary["VAE β=30"]["probe_accuracy"][0]
-    - min(summary[m]["probe_accuracy"][0] for m in summary if m != "VAE β=30" and m not in ("AIM", "VEEGAN", "ALI", "ALICE")),
-}
-pd.Series(claims).round(3)
+def claims_on(table: dict) -> dict[str, float]:
+    """The five claims as numbers, from a {model: {metric: [mean, ...]}} table."""
+    value = lambda model, metric: table[model][metric][0]  # noqa: E731
+    models = list(table)
+    return {
+        "1. marginal matchers' acc. − VAE β=1's": np.mean([value(m, "probe_accuracy") for m in MARGINAL])
+        - value("VAE β=1", "probe_accuracy"),
+        "2. best marginal-matcher FID − worse of AIM/VEEGAN": min(value(m, "fid") for m in MARGINAL)
+        - max(value(m, "fid") for m in ("AIM", "VEEGAN")),
+        "3. Spearman ρ(h_q(z|x), FID)": spearmanr([value(m, "h_z_given_x") for m in models],
+                                                   [value(m, "fid") for m in models]).statistic,
+        "4. Spearman ρ(Ĩ_q, probe acc.)": spearmanr([value(m, "mi_estimate") for m in models],
+                                                     [value(m, "probe_accuracy") for m in models]).statistic,
+        "5. VAE β=30 acc. − lowest other autoencoder's": value("VAE β=30", "probe_accuracy")
+        - min(value(m, "probe_accuracy") for m in AUTOENCODERS if m != "VAE β=30"),
+    }
+
+
+claims = pd.DataFrame({"ours": claims_on(summary), "thesis": claims_on(reference["table"])})
+claims["holds for us"] = [claims.ours.iloc[0] > 0, claims.ours.iloc[1] > 0, claims.ours.iloc[2] < 0,
+                          claims.ours.iloc[3] > 0, claims.ours.iloc[4] < 0]
+claims.round(3)
+
+# %% [markdown]
+# What the stored run reproduces, and what it does not:
+#
+# * **The VAE column is reproduced.** $D^{\mathrm{VAE}}_{\mathrm{KL}}$ falls from 27.0 to 19.5 to 0.44 nats
+#   as $\beta$ goes 0.33 → 1 → 30 (thesis 27.76, 20.94, 1.18), the collapsed VAE at $\beta=30$ has
+#   $\tilde I_q=-30.5$ (thesis $-33.3$; the estimator artefact shown above) and the worst accuracy of all
+#   autoencoders (claim 5), and the probe accuracy at $\beta=1$, 86.4 ± 0.4 %, is within 1.5 points of
+#   the thesis's 87.86.
+# * **$\tilde I_q$ ranks the representations** (claim 4, $\rho\approx0.7$ over the 17 models, as in the
+#   thesis). AIM's information terms match the thesis closely ($D^{\mathrm{VAE}}_{\mathrm{KL}}$ 9.2 vs
+#   10.6, $\tilde I_q$ 8.7 vs 9.7).
+# * **The trade-off itself is not reproduced at this scale.** Every autoencoder's probe lands at 85–87 %
+#   (the thesis spreads them from 87.9 to 94.9 %), so claim 1 holds only by half a point, and our
+#   marginal matchers *generate* better than AIM (claim 2 fails) and than the VAE. Claim 3 is weak in
+#   the thesis's own table ($\rho=-0.36$) and absent in ours.
+# * **Two failure modes, visible in the spreads:** VEEGAN's encoder sends real images far from the
+#   prior in two of three seeds ($D^{\mathcal Z}_{\mathrm{KL}}$ in the thousands) and ALI reconstructs
+#   poorly with a large spread, as in the thesis (ALI's 388 ± 466 FID there). ALICE's extra latent
+#   likelihood keeps its codes informative (87 %) but it generates poorly here.
+#
+# The stored run differs from the thesis in three ways that each plausibly explain the gap: MLPs
+# instead of spectral-normalised ResNets, 3 000 steps (3.2 epochs) instead of a training length the
+# thesis does not state but that is certainly longer, and an encoder whose log-variance is bounded
+# below by $-10$, which caps how deterministic the marginal matchers can become
+# ($h_q(z\mid x)\ge -35.8$ nats at $J=10$; the thesis's WVAE reaches $-48.9$). The next section tests the
+# training-length explanation directly.
+
+# %% tags=["mi-check"]
+assert claims.loc["5. VAE β=30 acc. − lowest other autoencoder's", "ours"] < 0
+assert claims.loc["4. Spearman ρ(Ĩ_q, probe acc.)", "ours"] > 0.5
+vae_kl = [summary[f"VAE β={b}"]["kl_vae"][0] for b in ("0.33", "1", "30")]
+assert vae_kl[0] > vae_kl[1] > vae_kl[2] and summary["VAE β=30"]["mi_estimate"][0] < -20
+assert abs(summary["VAE β=1"]["probe_accuracy"][0] - reference["table"]["VAE β=1"]["probe_accuracy"][0]) < 2
+
+# %% [markdown]
+# ### Does longer training close the gap?
+#
+# VAE $\beta=1$, WVAE $\beta=1$ and AIM retrained for eight times as many steps (24 000, 25.6 epochs), one
+# seed each, with everything else unchanged (`results/zoo_mnist_j10_mlp_long.json`).
+
+# %% tags=["nbval-ignore-output"]
+long_run = read_result("zoo_mnist_j10_mlp_long")
+long_meta = long_run["provenance"]
+print(f"commit {long_meta['commit']}, device {long_meta['device']}, seeds {long_meta['seeds']}, "
+      f"{long_meta['config']['steps']} steps, wall time {long_meta['wall_time_s'] / 60:.0f} min")
+
+# %%
+long_summary = long_run["metrics"]["summary"]
+rows = []
+for model in long_summary:
+    for metric in ("probe_accuracy", "log_mse_x", "mi_estimate", "h_z_given_x", "fid"):
+        rows.append({"model": model, "metric": labels[metric], "3 000 steps": summary[model][metric][0],
+                     f"{long_meta['config']['steps']} steps": long_summary[model][metric][0],
+                     "thesis": reference["table"][model][metric][0]})
+longer = pd.DataFrame(rows).set_index(["model", "metric"])
+longer.round(2)
+
+# %% [markdown]
+# Training longer changes the picture, in the direction of the thesis:
+#
+# * **WVAE** climbs from 86.7 % to 91.9 % probe accuracy (thesis 94.00). The remaining 2.1 points line
+#   up with the bound on the encoder's log-variance: at 24 000 steps its $h_q(z\mid x)$ sits on the
+#   bound's floor ($-35.8$ nats) while the thesis's unbounded encoder reached $-48.9$, and its
+#   $D^{\mathrm{VAE}}_{\mathrm{KL}}$ is correspondingly lower (50.2 vs 62.7).
+# * **The VAE** lands on the thesis's information values: $D^{\mathrm{VAE}}_{\mathrm{KL}}=20.94$
+#   (thesis $20.94\pm0.21$), $\tilde I_q = 20.78$ (thesis $20.72$), with 89.5 % accuracy (thesis 87.86).
+# * **AIM** becomes by far the best generator (FID 10 against 52–53 for WVAE and the VAE), as the
+#   thesis reports, but its probe accuracy stays at 78 % against the thesis's 88.83. AIM's encoder only
+#   ever sees generated images (its likelihood is $\mathbb E_{p(x,z)}[-\log q(z\mid x)]$); how well it
+#   encodes *real* digits depends on how well it transfers from the generator's distribution to the
+#   data. Our MLP encoder inverts generated images well (log-MSE in $\mathcal Z$ $-4.44$, thesis $-2.48$)
+#   but real ones worse than the thesis's ResNet (log-MSE in $\mathcal X$ $-2.33$, thesis $-3.05$); we
+#   attribute the gap to that transfer, and to the variance floor ($h_q(z\mid x)=7.26$ vs 3.06), but
+#   have not isolated the two. A ResNet run on a GPU (`python -m gi_core.zoo_experiment --arch resnet`)
+#   is the test.
+#
+# With those three models the thesis's trade-off appears: the marginal matcher represents best
+# (91.9 % > 89.5 % > 78.0 %) and the $I_p$ bound generates best (FID 10 < 52 ≈ 53). The assert
+# below checks that ordering on the long run.
+
+# %% tags=["mi-check"]
+acc = {m: long_summary[m]["probe_accuracy"][0] for m in long_summary}
+fid = {m: long_summary[m]["fid"][0] for m in long_summary}
+assert acc["WVAE β=1"] > acc["VAE β=1"] > acc["AIM"]
+assert fid["AIM"] < min(fid["WVAE β=1"], fid["VAE β=1"])
+assert abs(acc["VAE β=1"] - 87.86) < 2 and abs(long_summary["VAE β=1"]["kl_vae"][0] - 20.94) < 0.5

@@ -30,7 +30,6 @@ def gaussian_rbf_mean(mean1: torch.Tensor, var1: float, mean2: torch.Tensor, var
 
 def loop_mmd(x: torch.Tensor, y: torch.Tensor, k, unbiased: bool) -> float:
     """MMD^2 by explicit double loops over the samples, from the definition."""
-    n, m = len(x), len(y)
 
     def mean_k(a, b, skip_diag):
         pairs = [(i, j) for i in range(len(a)) for j in range(len(b)) if not (skip_diag and i == j)]
