@@ -186,8 +186,9 @@ def jensen_shannon_gaussians(
     with :math:`\log m = \operatorname{logsumexp}(\log q, \log p) - \log 2` evaluated exactly and the two
     expectations estimated with ``n_samples`` reparameterized draws from each Gaussian, so the estimate is
     unbiased, lies in :math:`[0, \log 2]` up to Monte Carlo error and is differentiable in all four
-    arguments. Seed 002 §6.2 names the JS-VAE restriction :math:`D_{JS}(q(z)\|p(z))` without saying how it
-    is computed (there is no closed form); this is the choice made in this book.
+    arguments. It is the reference for the JS-VAE restriction of seed 002 §6.2, which the thesis leaves
+    unspecified; as a training loss it fails (it saturates at :math:`\log 2`, with no gradient, while the
+    Gaussians barely overlap), so JS-VAE uses :func:`gaussian_midpoint_jensen_shannon`.
     """
     chol1, chol2 = _check_pair(mean1, cov1, mean2, cov2)
     if n_samples < 1:

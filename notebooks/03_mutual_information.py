@@ -381,8 +381,8 @@ assert tradeoff["KL(p(z) || q(z)) (nats)"].iloc[0] > 1.0 > tradeoff["KL(p(z) || 
 #   $1024\to512\to256\to(\mu,\log\sigma^2)$, decoder mirrored; the image and latent critics are
 #   LeakyReLU MLPs with spectral norm, the joint critic is the previous chapter's `JointDiscriminator`
 #   (a LeakyReLU MLP on the concatenated pair, without spectral norm).
-#   One forward and backward pass of the ResNets at batch 64 takes about 19 s on this book's 2-core
-#   CI machine, against about 11 ms for the MLPs.
+#   One forward and backward pass of the ResNets at batch 64 took about 19 s on a busy 2-core
+#   CPU, against about 11 ms for the MLPs (the ResNet runs need a GPU).
 #
 # **Metrics** ({mod}`gi_core.latent_metrics`, {mod}`gi_core.generation_metrics`), as in Table 6.4:
 # log-MSE in $\mathcal X$ (input vs. decoded posterior mean) and in $\mathcal Z$ (prior draw vs. the encoder
