@@ -10,6 +10,11 @@ repository root, for example::
 USPS: torchvision's training file ``usps.bz2`` is not in ``../shared/data``; when it is
 missing the training subset is drawn from ``--usps-esl-root`` (the ESL release of the same
 images and labels, smoothed differently) and ``info`` records that.
+
+MNIST-M is not a torchvision dataset: build it first with ``data_scripts/make_mnist_m.py``; it is read
+from ``<root>/MNIST-M`` or ``$GI_BUILT_DATA_ROOT/MNIST-M``, and the builder's record (seed, protocol,
+input checksums) is copied into ``info["builds"]``. Its subset holds the same images as the full
+dataset at the selected indices.
 """
 
 from __future__ import annotations
@@ -21,9 +26,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gi_core.data import DATASETS, QUICK_DATA_DIR, DatasetUnavailableError, ImageData, data_root, load_images
+from gi_core.data import (
+    DATASETS,
+    QUICK_DATA_DIR,
+    DatasetUnavailableError,
+    ImageData,
+    data_root,
+    load_images,
+    load_usps_esl_variant,
+)
 
-SIZES = {"mnist": (6000, 1000), "fashion_mnist": (6000, 1000), "usps": (2000, 1000)}
+SIZES = {"mnist": (6000, 1000), "fashion_mnist": (6000, 1000), "usps": (2000, 1000), "mnist_m": (2000, 1000)}
 
 
 def stratified_indices(labels: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -42,15 +55,11 @@ def to_uint8(data: ImageData) -> tuple[np.ndarray, np.ndarray]:
 
 def load_usps_train(root: Path, esl_root: Path) -> tuple[ImageData, str]:
     try:
-        return load_images("usps", "train", profile="full", root=root, download=False), "torchvision USPS train"
+        data = load_images("usps", "train", profile="full", root=root, download=False, substitute=False)
+        return data, "torchvision USPS train"
     except DatasetUnavailableError:
-        import torchvision.datasets as tvd
-
-        ds = tvd.USPS(root=str(esl_root), train=True, download=False)
-        x = torch.as_tensor(ds.data).unsqueeze(1).float() / 255
-        y = torch.as_tensor(ds.targets).long()
-        note = "USPS-ESL-variant usps.bz2 (same images and labels as torchvision's, smoothed differently)"
-        return ImageData(x, y, "usps", "train", note), note
+        data = load_usps_esl_variant("train", esl_root)
+        return data, data.source.split(" under ")[0]
 
 
 def main() -> None:
@@ -65,13 +74,15 @@ def main() -> None:
     QUICK_DATA_DIR.mkdir(exist_ok=True)
     for name in args.datasets:
         rng = np.random.default_rng(args.seed)
-        arrays, sources = {}, {}
+        arrays, sources, builds = {}, {}, {}
         for split, n in zip(("train", "test"), SIZES[name]):
             if name == "usps" and split == "train":
                 data, sources[split] = load_usps_train(root, esl_root)
             else:
                 data = load_images(name, split, profile="full", root=root, download=False)
                 sources[split] = data.source.split(" under ")[0]
+                if data.info:
+                    builds[split] = data.info
             x, y = to_uint8(data)
             idx = np.sort(stratified_indices(y, n, rng))
             arrays[f"x_{split}"], arrays[f"y_{split}"] = x[idx], y[idx]
@@ -81,6 +92,8 @@ def main() -> None:
             "sources": sources, "selection": "stratified by class, uniformly at random within a class",
             "licence": spec.licence, "citation": spec.citation,
         }
+        if builds:
+            info["builds"] = builds
         out = QUICK_DATA_DIR / f"{name}.npz"
         np.savez_compressed(out, info=np.array(json.dumps(info)), **arrays)
         print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {info['sizes']}")

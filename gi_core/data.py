@@ -6,6 +6,9 @@ Two sources, chosen by the profile (``GI_PROFILE``):
   built from the real datasets by ``data_scripts/make_quick_subsets.py``;
 * ``full``: the complete datasets, read through torchvision under a root folder given by
   ``GI_DATA_ROOT`` (default ``~/.cache/gi-book/data``) and downloaded there when possible.
+  Datasets that no host serves ready-made (MNIST-M) are built by a script in ``data_scripts/`` and read
+  from the data root or from ``GI_BUILT_DATA_ROOT`` (default ``~/.cache/gi-book/data``), for when
+  the data root is read-only.
 
 Either way the result is a pair of tensors (images in [0, 1], shape ``(N, C, H, W)``, and
 integer labels) that a trainer can move to the device once; no per-sample transforms run.
@@ -24,6 +27,8 @@ import torch
 from torch import Tensor
 
 DATA_ROOT_ENV = "GI_DATA_ROOT"
+BUILT_DATA_ROOT_ENV = "GI_BUILT_DATA_ROOT"
+USPS_ESL_FOLDER = "USPS-ESL-variant"
 QUICK_DATA_DIR = Path(__file__).with_name("quick_data")
 
 
@@ -33,7 +38,11 @@ class DatasetUnavailableError(FileNotFoundError):
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """What the package knows about one dataset."""
+    """What the package knows about one dataset.
+
+    ``torchvision_class`` is empty for datasets built locally by ``build_command`` (a ``.npz`` per split
+    under ``files``, read from :func:`data_root` or :func:`built_data_root`).
+    """
 
     torchvision_class: str
     subfolder: str
@@ -43,6 +52,7 @@ class DatasetSpec:
     source: str
     licence: str
     citation: str
+    build_command: str = ""
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -75,6 +85,14 @@ DATASETS: dict[str, DatasetSpec] = {
         {"train": "cifar-10-batches-py/data_batch_1", "test": "cifar-10-batches-py/test_batch"},
         "https://www.cs.toronto.edu/~kriz/cifar.html",
         "no explicit licence; free for research use", "krizhevsky2009cifar",
+    ),
+    "mnist_m": DatasetSpec(
+        "", "MNIST-M", (3, 28, 28), 10,
+        {"train": "MNIST-M/mnist_m_train.npz", "test": "MNIST-M/mnist_m_test.npz"},
+        "built from MNIST and BSDS500 train images (protocol of Ganin & Lempitsky 2015)",
+        "derived from MNIST (CC BY-SA 3.0) and BSDS500 (UC Berkeley, research and educational use)",
+        "ganin2015unsupervised",
+        "python data_scripts/make_mnist_m.py --source-root <folder with MNIST/ and BSDS500/> --out-root <folder>",
     ),
 }
 SPLITS = ("train", "test")
@@ -116,6 +134,14 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "gi-book" / "data"
 
 
+def built_data_root(root: str | os.PathLike | None = None) -> Path:
+    """Where locally built datasets (MNIST-M) are written: ``root``, else ``$GI_BUILT_DATA_ROOT``, else ``~/.cache/gi-book/data``."""
+    if root is not None:
+        return Path(root).expanduser()
+    env = os.environ.get(BUILT_DATA_ROOT_ENV)
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "gi-book" / "data"
+
+
 def _spec(name: str, split: str) -> DatasetSpec:
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; known datasets: {', '.join(sorted(DATASETS))}")
@@ -130,12 +156,19 @@ def load_images(
     profile: str | None = None,
     root: str | os.PathLike | None = None,
     download: bool = True,
+    substitute: bool = True,
 ) -> ImageData:
-    """Load dataset ``name`` (``mnist``, ``fashion_mnist``, ``usps``, ``svhn``, ``cifar10``) as tensors.
+    """Load dataset ``name`` (``mnist``, ``fashion_mnist``, ``usps``, ``svhn``, ``cifar10``, ``mnist_m``) as tensors.
 
     ``profile`` defaults to ``GI_PROFILE``: ``quick`` reads the shipped subset, ``full``
     reads (and, with ``download=True``, downloads) the complete split under :func:`data_root`.
+    MNIST-M (full profile) is read from ``<root>/MNIST-M``, else from :func:`built_data_root`.
     Raises :class:`DatasetUnavailableError` naming the missing file and how to get it.
+
+    USPS training split, full profile: when torchvision's ``USPS/usps.bz2`` is missing and
+    ``substitute`` is true, the training images come from ``<root>/USPS-ESL-variant/usps.bz2`` (the
+    same 7,291 images and labels in the ESL release, smoothed differently); ``source`` says so and
+    ``info["substitute"]`` records it. The test split is never substituted.
     """
     spec = _spec(name, split)
     from gi_core.runtime import current_profile
@@ -145,7 +178,18 @@ def load_images(
         return _load_quick(name, split)
     if profile != "full":
         raise ValueError(f"profile must be 'quick' or 'full', got {profile!r}")
-    return _load_torchvision(name, split, spec, data_root(root), download)
+    if not spec.torchvision_class:
+        return _load_built(name, split, spec, root)
+    try:
+        return _load_torchvision(name, split, spec, data_root(root), download)
+    except DatasetUnavailableError:
+        esl = data_root(root) / USPS_ESL_FOLDER
+        if not (name == "usps" and split == "train" and substitute and (esl / "usps.bz2").exists()):
+            raise
+        data = load_usps_esl_variant(split, esl)
+        data.info["substitute"] = {"for": "torchvision USPS training file usps.bz2",
+                                   "missing": str(data_root(root) / spec.files[split]), "used": str(esl / "usps.bz2")}
+        return data
 
 
 def _load_quick(name: str, split: str) -> ImageData:
@@ -162,6 +206,49 @@ def _load_quick(name: str, split: str) -> ImageData:
         y = torch.from_numpy(arrays[f"y_{split}"]).long()
         info = json.loads(str(arrays["info"]))
     return ImageData(x, y, name, split, f"quick subset {path.name}", info)
+
+
+def load_usps_esl_variant(split: str, folder: str | os.PathLike) -> ImageData:
+    """The ESL release of USPS (``usps.bz2`` / ``usps.t.bz2`` in ``folder``, LIBSVM format) as tensors.
+
+    Same images, order and labels as torchvision's USPS, but the pixels are smoothed differently (see
+    ``shared/data/README.md``): a stand-in for the training split when torchvision's file is missing.
+    """
+    import torchvision.datasets as tvd
+
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    folder = Path(folder)
+    file = folder / ("usps.bz2" if split == "train" else "usps.t.bz2")
+    if not file.exists():
+        raise DatasetUnavailableError(f"USPS-ESL-variant ({split} split) is not available: expected file {file}")
+    dataset = tvd.USPS(root=str(folder), train=split == "train", download=False)
+    x = torch.as_tensor(np.asarray(dataset.data)).unsqueeze(1).float().div_(255.0)
+    y = torch.as_tensor(np.asarray(dataset.targets)).long()
+    note = "USPS-ESL-variant usps.bz2 (same images and labels as torchvision's, smoothed differently)"
+    if split == "test":
+        note = note.replace("usps.bz2", "usps.t.bz2")
+    return ImageData(x, y, "usps", split, f"{note} under {folder}", {"variant": "USPS-ESL-variant"})
+
+
+def _load_built(name: str, split: str, spec: DatasetSpec, root: str | os.PathLike | None) -> ImageData:
+    """A locally built dataset: the first of ``<data root>/<file>``, ``<built root>/<file>`` that exists."""
+    candidates = list(dict.fromkeys([data_root(root) / spec.files[split], built_data_root() / spec.files[split]]))
+    path = next((p for p in candidates if p.exists()), None)
+    if path is None:
+        tried = " or ".join(str(p) for p in candidates)
+        raise DatasetUnavailableError(
+            f"{name} ({split} split) is not available: expected file {tried}. It is built locally, not "
+            f"downloaded: run `{spec.build_command}` (the output folder is then your {DATA_ROOT_ENV} or "
+            f"{BUILT_DATA_ROOT_ENV}), or use GI_PROFILE=quick for the shipped subset."
+        )
+    with np.load(path) as arrays:
+        x = torch.from_numpy(arrays["x"]).float().div_(255.0)
+        y = torch.from_numpy(arrays["y"]).long()
+        info = json.loads(str(arrays["info"]))
+    if tuple(x.shape[1:]) != spec.shape:
+        raise ValueError(f"{name}: expected images of shape {spec.shape} in {path}, got {tuple(x.shape[1:])}")
+    return ImageData(x, y, name, split, f"{spec.subfolder} npz built by data_scripts under {path.parent}", info)
 
 
 def _missing_message(name: str, split: str, spec: DatasetSpec, root: Path, reason: str) -> str:

@@ -129,3 +129,22 @@ def test_to_signed_images_validates():
         to_signed_images(torch.zeros(2, 28, 28))
     with pytest.raises(ValueError, match="size must be positive"):
         to_signed_images(torch.zeros(1, 1, 4, 4), size=0)
+
+
+@pytest.mark.skipif(not (SHARED / "USPS-ESL-variant").exists(), reason="../shared/data not present")
+def test_usps_training_split_falls_back_to_the_esl_variant_and_says_so(tmp_path):
+    (tmp_path / "USPS").mkdir()
+    (tmp_path / "USPS" / "usps.t.bz2").symlink_to(SHARED / "USPS" / "usps.t.bz2")
+    (tmp_path / "USPS-ESL-variant").symlink_to(SHARED / "USPS-ESL-variant")
+    train = load_images("usps", "train", profile="full", root=tmp_path, download=False)
+    assert train.x.shape == (7291, 1, 16, 16) and train.source.startswith("USPS-ESL-variant usps.bz2")
+    assert train.info["substitute"]["missing"] == str(tmp_path / "USPS" / "usps.bz2")
+    assert train.info["substitute"]["used"] == str(tmp_path / "USPS-ESL-variant" / "usps.bz2")
+    assert torch.bincount(train.y).tolist()[:3] == [1194, 1005, 731]
+    test = load_images("usps", "test", profile="full", root=tmp_path, download=False)
+    assert test.source.startswith("torchvision USPS") and "substitute" not in test.info
+    with pytest.raises(DatasetUnavailableError, match=r"USPS/usps.bz2"):
+        load_images("usps", "train", profile="full", root=tmp_path, download=False, substitute=False)
+    (tmp_path / "USPS" / "usps.t.bz2").unlink()  # the test split is never substituted
+    with pytest.raises(DatasetUnavailableError, match=r"USPS/usps.t.bz2"):
+        load_images("usps", "test", profile="full", root=tmp_path, download=False)
