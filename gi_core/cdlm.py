@@ -45,9 +45,9 @@ from gi_core.domain_adaptation import (
     DomainDiscriminator,
     GradientReversal,
     LeNetFeatures,
-    apply_in_batches,
     scale_gradient,
 )
+from gi_core.evaluation import apply_in_batches
 from gi_core.likelihoods import bernoulli_log_likelihood, gaussian_log_likelihood
 from gi_core.networks import ConvDecoder, GaussianHead, _conv_sizes, mlp
 from gi_core.validation import broadcast_batch_shape, check_positive, check_tensor

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gi_core.adversarial import discriminator_loss
+from gi_core.evaluation import apply_in_batches
 from gi_core.networks import mlp
 from gi_core.validation import check_tensor
 
@@ -41,7 +42,6 @@ __all__ = [
     "GradientReversal",
     "LeNetFeatures",
     "a_distance",
-    "apply_in_batches",
     "build_dann",
     "dann_learning_rate",
     "grad_reverse",
@@ -257,14 +257,6 @@ def prepare_digits(x: Tensor, size: int = 28, channels: int = 1) -> Tensor:
     if x.shape[1] != channels:
         x = x.expand(-1, 3, -1, -1) if channels == 3 else x.mean(1, keepdim=True)
     return x.clamp(0.0, 1.0).contiguous()
-
-
-def apply_in_batches(fn: Callable[[Tensor], Tensor], x: Tensor, batch_size: int = 1024) -> Tensor:
-    """``fn`` on consecutive batches of ``x`` without gradients; the results are concatenated on the CPU."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
-    with torch.no_grad():
-        return torch.cat([fn(x[i : i + batch_size]).cpu() for i in range(0, x.shape[0], batch_size)])
 
 
 # --- DANN -----------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from gi_core.validation import check_positive_int
+
 
 @torch.no_grad()
 def batched_mean(statistic: Callable[[Tensor], Tensor], x: Tensor, batch_size: int = 500) -> float:
@@ -25,3 +27,10 @@ def batched_mean(statistic: Callable[[Tensor], Tensor], x: Tensor, batch_size: i
         chunk = x[start : start + batch_size]
         total += float(statistic(chunk)) * chunk.shape[0]
     return total / x.shape[0]
+
+
+def apply_in_batches(fn: Callable[[Tensor], Tensor], x: Tensor, batch_size: int = 1024) -> Tensor:
+    """``fn`` on consecutive batches of ``x`` without gradients; the results are concatenated on the CPU."""
+    check_positive_int(batch_size, "batch_size")
+    with torch.no_grad():
+        return torch.cat([fn(x[i : i + batch_size]).cpu() for i in range(0, x.shape[0], batch_size)])

@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from gi_core.distributions import batch_moments
 from gi_core.networks import ConvEncoder, MLPEncoder
-from gi_core.validation import check_positive, check_tensor
+from gi_core.validation import check_positive, check_positive_int, check_tensor
 
 
 class FeatureClassifier(nn.Module):
@@ -118,11 +118,6 @@ def _eval_mode(module: nn.Module) -> Iterator[None]:
         module.train(was_training)
 
 
-def _check_positive_int(value: int, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
 def _check_images(images: Tensor) -> None:
     check_tensor(images, "images")
     if images.dim() < 2 or images.shape[0] < 1:
@@ -159,8 +154,8 @@ def train_classifier(
     _check_images(images)
     num_classes = classifier.num_classes if isinstance(classifier, FeatureClassifier) else None
     _check_labels(labels, images, num_classes)
-    _check_positive_int(epochs, "epochs")
-    _check_positive_int(batch_size, "batch_size")
+    check_positive_int(epochs, "epochs")
+    check_positive_int(batch_size, "batch_size")
     check_positive(lr, "lr")
     device = _device(classifier)
     images, labels = images.to(device), labels.to(device=device, dtype=torch.int64)
@@ -196,7 +191,7 @@ def classifier_accuracy(classifier: nn.Module, images: Tensor, labels: Tensor, b
     """Fraction in [0, 1] of ``images`` whose arg-max logit equals the label (eval mode, no gradients)."""
     _check_images(images)
     _check_labels(labels, images, None)
-    _check_positive_int(batch_size, "batch_size")
+    check_positive_int(batch_size, "batch_size")
     device = _device(classifier)
     correct = 0
     with _eval_mode(classifier):
@@ -215,7 +210,7 @@ def classifier_outputs(classifier: FeatureClassifier, images: Tensor, batch_size
     if not isinstance(classifier, FeatureClassifier):
         raise TypeError(f"classifier must be a FeatureClassifier, got {type(classifier).__name__}")
     _check_images(images)
-    _check_positive_int(batch_size, "batch_size")
+    check_positive_int(batch_size, "batch_size")
     device = _device(classifier)
     probs, feats = [], []
     with _eval_mode(classifier):
@@ -254,7 +249,7 @@ def split_inception_scores(probs: Tensor, splits: int = 1) -> Tensor:
     reference code instead drops the remainder); the usual report is their mean ± std over 10 splits.
     """
     probs = _check_probs(probs)
-    _check_positive_int(splits, "splits")
+    check_positive_int(splits, "splits")
     if splits > probs.shape[0]:
         raise ValueError(f"splits ({splits}) cannot exceed the number of predictions ({probs.shape[0]})")
     scores = []

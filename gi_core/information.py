@@ -81,6 +81,22 @@ def _oriented(model: GIModel, side: str) -> GIModel:
     return model if side == "q" else model.swapped()
 
 
+def _eq_5_2_form(model: GIModel, side: str, entropy_key: str) -> dict[str, Tensor]:
+    """Eq. 5.2 on the inference side of the oriented model, with its sum and the directly computed MI."""
+    oriented = _oriented(model, side)
+    likelihood, entropy, gap = _eq_5_2_terms(oriented)
+    return {"expected_log_likelihood": likelihood, entropy_key: entropy, "posterior_gap": gap,
+            "total": likelihood + entropy + gap, "mutual_information": oriented.mutual_information_q()}
+
+
+def _eq_5_11_form(model: GIModel, side: str, expected_key: str) -> dict[str, Tensor]:
+    """Eq. 5.11 on the inference side of the oriented model, with its difference and the directly computed MI."""
+    oriented = _oriented(model, side)
+    expected_kl, marginal_kl = _eq_5_11_terms(oriented)
+    return {expected_key: expected_kl, "marginal_kl": marginal_kl, "total": expected_kl - marginal_kl,
+            "mutual_information": oriented.mutual_information_q()}
+
+
 # --- Eq. 5.2 / 5.7 and 5.11 / 5.13 ------------------------------------------------------------
 
 
@@ -94,14 +110,7 @@ def inference_mi_terms(model: GIModel) -> dict[str, Tensor]:
     ``"total"`` is the sum of the three terms, ``"mutual_information"`` is :math:`h_q(z) - h_q(z|x)`
     (Eq. 5.10) computed directly.
     """
-    likelihood, entropy, gap = _eq_5_2_terms(_oriented(model, "q"))
-    return {
-        "expected_log_likelihood": likelihood,
-        "h_q_x": entropy,
-        "posterior_gap": gap,
-        "total": likelihood + entropy + gap,
-        "mutual_information": model.mutual_information_q(),
-    }
+    return _eq_5_2_form(model, "q", "h_q_x")
 
 
 def generative_mi_terms(model: GIModel) -> dict[str, Tensor]:
@@ -114,14 +123,7 @@ def generative_mi_terms(model: GIModel) -> dict[str, Tensor]:
     Computed as :func:`inference_mi_terms` of ``model.swapped()``. ``"total"`` is the sum of the three
     terms, ``"mutual_information"`` is :math:`h_p(x) - h_p(x|z)` computed directly.
     """
-    likelihood, entropy, gap = _eq_5_2_terms(_oriented(model, "p"))
-    return {
-        "expected_log_likelihood": likelihood,
-        "h_p_z": entropy,
-        "posterior_gap": gap,
-        "total": likelihood + entropy + gap,
-        "mutual_information": model.mutual_information_p(),
-    }
+    return _eq_5_2_form(model, "p", "h_p_z")
 
 
 def inference_mi_from_kls(model: GIModel) -> dict[str, Tensor]:
@@ -133,13 +135,7 @@ def inference_mi_from_kls(model: GIModel) -> dict[str, Tensor]:
     This is the computable form behind the metric :math:`\tilde I_q` (seed 002, §5 and Table 6.4).
     ``"total"`` is the difference, ``"mutual_information"`` the direct value.
     """
-    expected_kl, marginal_kl = _eq_5_11_terms(_oriented(model, "q"))
-    return {
-        "expected_kl_to_prior": expected_kl,
-        "marginal_kl": marginal_kl,
-        "total": expected_kl - marginal_kl,
-        "mutual_information": model.mutual_information_q(),
-    }
+    return _eq_5_11_form(model, "q", "expected_kl_to_prior")
 
 
 def generative_mi_from_kls(model: GIModel) -> dict[str, Tensor]:
@@ -151,13 +147,7 @@ def generative_mi_from_kls(model: GIModel) -> dict[str, Tensor]:
     Exact here; with real data :math:`q(x)` is only known through samples, which is why the thesis calls
     it infeasible to estimate. ``"total"`` is the difference, ``"mutual_information"`` the direct value.
     """
-    expected_kl, marginal_kl = _eq_5_11_terms(_oriented(model, "p"))
-    return {
-        "expected_kl_to_data": expected_kl,
-        "marginal_kl": marginal_kl,
-        "total": expected_kl - marginal_kl,
-        "mutual_information": model.mutual_information_p(),
-    }
+    return _eq_5_11_form(model, "p", "expected_kl_to_data")
 
 
 # --- Eq. 5.4–5.6 / 5.8–5.9 --------------------------------------------------------------------

@@ -25,6 +25,7 @@ from gi_core.adversarial import DISCRIMINATOR_LOSSES, discriminator_loss, genera
 from gi_core.distributions import diag_gaussian_log_prob, kl_diag_gaussian_std_normal, reparameterize
 from gi_core.models import VAE
 from gi_core.networks import GaussianHead, mlp
+from gi_core.validation import check_positive_int
 
 # the generator loss that pairs with each discriminator loss (both sides of the swapped-label game)
 _GENERATOR_KIND = {"standard": "non_saturating", "hinge": "hinge"}
@@ -33,12 +34,6 @@ _GENERATOR_KIND = {"standard": "non_saturating", "hinge": "hinge"}
 def leaky_relu() -> nn.Module:
     """LeakyReLU with slope 0.2, the activation of the ALI and AVB discriminators."""
     return nn.LeakyReLU(0.2)
-
-
-def _check_positive_int(value: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
 
 
 def _check_hidden(hidden: Sequence[int]) -> tuple[int, ...]:
@@ -61,7 +56,7 @@ def _check_latent_dim(encoder: nn.Module, latent_dim: int | None) -> int:
         if inferred is None:
             raise ValueError("latent_dim must be given when the encoder has no GaussianHead named 'head'")
         return inferred
-    _check_positive_int(latent_dim, "latent_dim")
+    check_positive_int(latent_dim, "latent_dim")
     if inferred is not None and inferred != latent_dim:
         raise ValueError(f"latent_dim={latent_dim} does not match the encoder's latent size {inferred}")
     return latent_dim
@@ -69,7 +64,7 @@ def _check_latent_dim(encoder: nn.Module, latent_dim: int | None) -> int:
 
 def _standard_normal(n: int, latent_dim: int, like: nn.Module, generator: torch.Generator | None) -> Tensor:
     """``n`` draws of :math:`\\mathcal N(0, I_J)` on the device and in the dtype of ``like``'s parameters."""
-    _check_positive_int(n, "n")
+    check_positive_int(n, "n")
     param = next(like.parameters())
     return torch.randn(n, latent_dim, generator=generator).to(device=param.device, dtype=param.dtype)
 
@@ -89,7 +84,7 @@ class JointDiscriminator(nn.Module):
         if not shape or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in shape):
             raise ValueError(f"input_shape must be a positive integer or a sequence of them, got {input_shape!r}")
         self.input_shape = shape
-        self.latent_dim = _check_positive_int(latent_dim, "latent_dim")
+        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
         self.net = mlp([math.prod(shape) + latent_dim, *_check_hidden(hidden), 1], leaky_relu)
 
     def forward(self, x: Tensor, z: Tensor) -> Tensor:

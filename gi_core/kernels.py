@@ -18,7 +18,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from gi_core.validation import check_positive, check_tensor
+from gi_core.validation import check_positive, check_positive_int, check_tensor
 
 
 def _squared_distances(a: Tensor, b: Tensor) -> Tensor:
@@ -59,8 +59,7 @@ def default_imq_scale(latent_dim: int, prior_var: float = 1.0) -> float:
     one half at the typical distance between two prior samples (Tolstikhin et al., 2018, §4; their
     experiments also sum the kernel over several multiples of this :math:`C`).
     """
-    if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim < 1:
-        raise ValueError(f"latent_dim must be a positive integer, got {latent_dim!r}")
+    check_positive_int(latent_dim, "latent_dim")
     check_positive(prior_var, "prior_var")
     return 2.0 * latent_dim * float(prior_var)
 

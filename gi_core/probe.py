@@ -15,6 +15,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import Tensor
 
+from gi_core.evaluation import apply_in_batches
+
 
 def _as_numpy(x: Tensor | np.ndarray, name: str, ndim: int) -> np.ndarray:
     array = x.detach().cpu().numpy() if isinstance(x, Tensor) else np.asarray(x)
@@ -44,12 +46,11 @@ def linear_probe_accuracy(
     return float(probe.score(x_test, y_test))
 
 
-@torch.no_grad()
 def encode_means(encoder: torch.nn.Module, x: Tensor, batch_size: int = 1024) -> Tensor:
     """Posterior means E_q[z|x] of ``x`` in batches, returned on the CPU."""
     was_training = encoder.training
     encoder.eval()
     device = next(encoder.parameters()).device
-    means = [encoder(x[i : i + batch_size].to(device))[0].cpu() for i in range(0, x.shape[0], batch_size)]
+    means = apply_in_batches(lambda batch: encoder(batch.to(device))[0], x, batch_size)
     encoder.train(was_training)
-    return torch.cat(means)
+    return means

@@ -35,14 +35,9 @@ from torch.nn.utils.parametrizations import spectral_norm
 from torch.nn.utils.parametrize import is_parametrized
 
 from gi_core.networks import GaussianHead
+from gi_core.validation import check_positive_int
 
 INIT_STD = 0.02
-
-
-def _positive_int(value: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
 
 
 def _image_shape(shape: Sequence[int], name: str) -> tuple[int, int, int]:
@@ -133,8 +128,8 @@ class ResNetGenerator(nn.Module):
     def __init__(self, latent_dim: int, output_shape: Sequence[int] = (1, 32, 32), channels: int = 32) -> None:
         super().__init__()
         self.output_shape = _image_shape(output_shape, "output_shape")
-        self.latent_dim = _positive_int(latent_dim, "latent_dim")
-        width = 4 * _positive_int(channels, "channels")
+        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
+        width = 4 * check_positive_int(channels, "channels")
         d, h, w = self.output_shape
         self.start = (width, h // 8, w // 8)
         self.linear = nn.Linear(latent_dim, width * (h // 8) * (w // 8))
@@ -167,9 +162,9 @@ def standing_statistics(
     ``batch_size`` rows drawn with ``generator_rng``. Only the batch norms run in training mode, so
     nothing else (e.g. spectral-norm power iterations) changes. Returns ``generator`` in eval mode.
     """
-    _positive_int(latent_dim, "latent_dim")
-    _positive_int(passes, "passes")
-    if _positive_int(batch_size, "batch_size") < 2:
+    check_positive_int(latent_dim, "latent_dim")
+    check_positive_int(passes, "passes")
+    if check_positive_int(batch_size, "batch_size") < 2:
         raise ValueError(f"batch_size must be at least 2 to estimate batch statistics, got {batch_size}")
     norms = [m for m in generator.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d))]
     if not norms:
@@ -234,8 +229,8 @@ class ResNetEncoder(nn.Module):
     def __init__(self, input_shape: Sequence[int] = (1, 32, 32), latent_dim: int = 10, channels: int = 32) -> None:
         super().__init__()
         self.input_shape = _image_shape(input_shape, "input_shape")
-        _positive_int(latent_dim, "latent_dim")
-        width = 4 * _positive_int(channels, "channels")
+        check_positive_int(latent_dim, "latent_dim")
+        width = 4 * check_positive_int(channels, "channels")
         d, h, w = self.input_shape
         self.body = nn.Sequential(
             DiscriminatorBlock(d, width, first=True),
@@ -259,7 +254,7 @@ class ImageFeatures(nn.Module):
     def __init__(self, input_shape: Sequence[int] = (1, 32, 32), channels: int = 32) -> None:
         super().__init__()
         self.input_shape = _image_shape(input_shape, "input_shape")
-        width = 4 * _positive_int(channels, "channels")
+        width = 4 * check_positive_int(channels, "channels")
         self.out_features = width
         self.blocks = nn.Sequential(
             DiscriminatorBlock(self.input_shape[0], width, first=True),
@@ -305,8 +300,8 @@ class LatentFeatures(nn.Module):
 
     def __init__(self, latent_dim: int, channels: int = 32) -> None:
         super().__init__()
-        self.latent_dim = _positive_int(latent_dim, "latent_dim")
-        self.out_features = 8 * _positive_int(channels, "channels")
+        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
+        self.out_features = 8 * check_positive_int(channels, "channels")
         self.linear1 = nn.Linear(latent_dim, self.out_features)
         self.linear2 = nn.Linear(self.out_features, self.out_features)
         self.skip = nn.Linear(latent_dim, self.out_features)

@@ -12,15 +12,12 @@ import math
 import torch
 from torch import Tensor
 
-
-def _check_count(value: int, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+from gi_core.validation import check_positive_int
 
 
 def ring_means(modes: int = 8, radius: float = 2.0) -> Tensor:
     r"""The ``(modes, 2)`` float32 means :math:`\mu_k = r(\cos\frac{2\pi k}{K}, \sin\frac{2\pi k}{K})`, :math:`k = 0..K-1`."""
-    _check_count(modes, "modes")
+    check_positive_int(modes, "modes")
     if not (math.isfinite(radius) and radius > 0):
         raise ValueError(f"radius must be finite and positive, got {radius}")
     angles = 2.0 * math.pi * torch.arange(modes, dtype=torch.float64) / modes
@@ -40,7 +37,7 @@ def ring_of_gaussians(
     ``std`` (:math:`s \ge 0`) is the per-coordinate standard deviation; ``generator`` (a CPU generator)
     makes the draw reproducible.
     """
-    _check_count(n, "n")
+    check_positive_int(n, "n")
     means = ring_means(modes, radius)
     if not (math.isfinite(std) and std >= 0):
         raise ValueError(f"std must be finite and non-negative, got {std}")

@@ -44,6 +44,13 @@ def check_positive(x: Tensor | float, name: str) -> None:
         raise ValueError(f"{name} must be strictly positive, got minimum {values.min().item():.4g}")
 
 
+def check_positive_int(value: object, name: str) -> int:
+    """Raise unless ``value`` is an ``int`` (not a ``bool``) of at least 1; return it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
 def check_covariance(cov: Tensor, name: str) -> Tensor:
     """Raise unless ``cov`` is a symmetric positive-definite ``(D, D)`` matrix; return its Cholesky factor."""
     check_tensor(cov, name, ndim=2)

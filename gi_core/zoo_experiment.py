@@ -23,6 +23,7 @@ import torch
 from torch import Tensor
 
 from gi_core.data import load_images, to_signed_images
+from gi_core.evaluation import apply_in_batches
 from gi_core.generation_metrics import (
     classifier_accuracy,
     classifier_outputs,
@@ -39,7 +40,7 @@ from gi_core.latent_metrics import (
     log_mse,
     marginal_kl_to_prior,
 )
-from gi_core.probe import linear_probe_accuracy
+from gi_core.probe import encode_means, linear_probe_accuracy
 from gi_core.resnets import standing_statistics
 from gi_core.results import git_commit, provenance, write_result
 from gi_core.runtime import current_profile, default_device, seed_everything
@@ -138,15 +139,9 @@ def train_model(entry: ZooEntry, config: ZooConfig, data: ZooData, seed: int,
     return model, time.perf_counter() - start
 
 
-@torch.no_grad()
-def _encode(model: ZooModel, x: Tensor, batch_size: int = 1000) -> tuple[Tensor, Tensor]:
-    parts = [model.encode(x[i : i + batch_size]) for i in range(0, x.shape[0], batch_size)]
-    return torch.cat([m for m, _ in parts]).cpu(), torch.cat([v for _, v in parts]).cpu()
-
-
-@torch.no_grad()
-def _decode(model: ZooModel, z: Tensor, batch_size: int = 1000) -> Tensor:
-    return torch.cat([model.decode(z[i : i + batch_size]) for i in range(0, z.shape[0], batch_size)])
+def _posterior(model: ZooModel, x: Tensor) -> tuple[Tensor, Tensor]:
+    """Means and log-variances of q(z|x) (as the model uses them), on the CPU."""
+    return apply_in_batches(lambda batch: torch.cat(model.encode(batch), dim=1), x).chunk(2, dim=1)
 
 
 @dataclass
@@ -175,22 +170,21 @@ class Evaluator:
         n_train = data.train_x.shape[0] if config.eval_train is None else min(config.eval_train, data.train_x.shape[0])
         idx = torch.randperm(data.train_x.shape[0], generator=generator)[:n_train].to(data.train_x.device)
         x, y = data.train_x[idx], data.train_y[idx]
-        mean, log_var = _encode(model, x)
-        z = torch.randn(config.n_generated, config.latent_dim, generator=generator).to(x.device)
-        generated = _decode(model, z)
-        z_cycle, _ = _encode(model, generated)
+        mean, log_var = _posterior(model, x)
+        z = torch.randn(config.n_generated, config.latent_dim, generator=generator)
+        generated = apply_in_batches(model.decode, z.to(x.device))
         probs, features = classifier_outputs(self.classifier, generated)
-        test_mean, _ = _encode(model, data.test_x)
         return {
-            "log_mse_x": log_mse(x.cpu(), _decode(model, mean.to(x.device)).cpu()),
-            "log_mse_z": log_mse(z.cpu(), z_cycle),
+            "log_mse_x": log_mse(x.cpu(), apply_in_batches(model.reconstruct, x)),
+            "log_mse_z": log_mse(z, encode_means(model.encoder, generated)),
             "kl_z": marginal_kl_to_prior(mean, log_var),
             "kl_vae": expected_kl_to_prior(mean, log_var),
             "mi_estimate": estimated_mutual_information(mean, log_var),
             "h_z_given_x": conditional_entropy(log_var),
             "inception_score": inception_score(probs),
             "fid": frechet_distance(*feature_statistics(features), *self.reference),
-            "probe_accuracy": 100.0 * linear_probe_accuracy(mean, y.cpu(), test_mean, data.test_y.cpu()),
+            "probe_accuracy": 100.0 * linear_probe_accuracy(mean, y.cpu(), encode_means(model.encoder, data.test_x),
+                                                            data.test_y.cpu()),
         }
 
 
