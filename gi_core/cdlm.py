@@ -575,13 +575,14 @@ def build_cdlm(
     channels: int = 32,
     schedule_steps: int | None = None,
     gamma: float = 10.0,
+    lambda_max: float = 1.0,
     **options: object,
 ) -> CDLM:
     """CDLM with :class:`CDLMEncoder`, :class:`~gi_core.networks.ConvDecoder`, a 2-layer discriminator on :math:`h`
     (100 hidden units) and a :class:`~gi_core.domain_adaptation.LeNetFeatures` classifier (100 → 100 → classes).
 
-    The GRL follows :func:`~gi_core.domain_adaptation.grl_schedule` over ``schedule_steps`` steps when given
-    (the seed gives no coefficient), else stays at 1. ``options`` go to :class:`CDLM` (``gamma1``, ``kl``, ...).
+    The GRL follows ``lambda_max`` × :func:`~gi_core.domain_adaptation.grl_schedule` over ``schedule_steps``
+    steps when given (the seed gives no coefficient), else stays at ``lambda_max``. ``options`` go to :class:`CDLM` (``gamma1``, ``kl``, ...).
     """
     shape = tuple(int(s) for s in image_shape)
     features = LeNetFeatures(shape[0], shape[1])
@@ -591,7 +592,7 @@ def build_cdlm(
         ConvDecoder(latent_dim, shape, channels),
         DomainDiscriminator(latent_dim, (100,)),
         classifier,
-        grl=GradientReversal(1.0, schedule_steps=schedule_steps, gamma=gamma),
+        grl=GradientReversal(lambda_max, schedule_steps=schedule_steps, gamma=gamma),
         **options,  # type: ignore[arg-type]
     )
 

@@ -42,12 +42,16 @@ __all__ = [
     "GradientReversal",
     "LeNetFeatures",
     "a_distance",
+    "ben_david_terms",
     "build_dann",
     "dann_learning_rate",
     "grad_reverse",
     "grl_schedule",
+    "discrimination_divergence",
+    "h_divergence",
     "prepare_digits",
     "scale_gradient",
+    "symmetric_difference_class",
 ]
 
 
@@ -130,8 +134,9 @@ class GradientReversal(nn.Module):
 
     The coefficient :math:`\lambda\ge0` is a float32 buffer (saved in checkpoints, no host synchronisation
     when it changes; 0.3 is stored as 0.30000001...); set it with ``grl.lambda_ = value`` or from the training progress with :meth:`set_progress`.
-    With ``schedule_steps`` given, each call of :meth:`advance` (a model's ``training_loss`` makes one per
-    step) sets :math:`\lambda` to :func:`grl_schedule` of ``step / schedule_steps`` (capped at 1) and counts
+    With ``schedule_steps`` given, ``lambda_`` is the scale :math:`\lambda_{\max}` of the schedule and each
+    call of :meth:`advance` (a model's ``training_loss`` makes one per step) sets :math:`\lambda` to
+    :math:`\lambda_{\max}` × :func:`grl_schedule` of ``step / schedule_steps`` (capped at 1) and counts
     the step, so that :class:`~gi_core.trainer.Trainer` runs the schedule without a callback.
     """
 
@@ -144,7 +149,10 @@ class GradientReversal(nn.Module):
         self.schedule_steps, self.gamma = schedule_steps, float(gamma)
         self.register_buffer("coefficient", torch.zeros(()))
         self.register_buffer("schedule_step", torch.zeros((), dtype=torch.long))
-        self.lambda_ = 0.0 if schedule_steps is not None else lambda_
+        self.lambda_ = lambda_  # validates it
+        self.lambda_max = float(lambda_)
+        if schedule_steps is not None:
+            self.lambda_ = 0.0
 
     @property
     def lambda_(self) -> float:
@@ -160,8 +168,8 @@ class GradientReversal(nn.Module):
             self.coefficient.fill_(value)
 
     def set_progress(self, progress: float) -> float:
-        """Set :math:`\\lambda` = :func:`grl_schedule` ``(progress, gamma)`` and return it."""
-        value = grl_schedule(progress, self.gamma)
+        """Set :math:`\\lambda=\\lambda_{\\max}` × :func:`grl_schedule` ``(progress, gamma)`` and return it."""
+        value = self.lambda_max * grl_schedule(progress, self.gamma)
         self.lambda_ = value
         return value
 
@@ -171,7 +179,7 @@ class GradientReversal(nn.Module):
             return
         with torch.no_grad():
             progress = (self.schedule_step.float() / self.schedule_steps).clamp(max=1.0)
-            self.coefficient.copy_(torch.tanh(0.5 * self.gamma * progress))  # = 2/(1+exp(-γp)) - 1
+            self.coefficient.copy_(self.lambda_max * torch.tanh(0.5 * self.gamma * progress))  # tanh = 2/(1+e^{-γp}) - 1
             self.schedule_step.add_(1)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -380,7 +388,8 @@ def build_dann(
 
     :class:`LeNetFeatures` (32 and 48 maps of 5×5), label classifier 100 → ReLU → 100 → ReLU →
     ``num_classes``, domain discriminator 100 → ReLU → 1. With ``schedule_steps`` the GRL follows
-    :func:`grl_schedule` over that many training steps; otherwise :math:`\\lambda` stays at ``lambda_``.
+    ``lambda_`` × :func:`grl_schedule` over that many training steps; otherwise :math:`\\lambda` stays at
+    ``lambda_`` (0: a source-only network with the same parts).
     """
     if num_classes < 2:
         raise ValueError(f"num_classes must be at least 2, got {num_classes}")
@@ -391,6 +400,73 @@ def build_dann(
         DomainDiscriminator(features.out_features, (100,)),
         GradientReversal(lambda_, schedule_steps=schedule_steps, gamma=gamma),
     )
+
+
+# --- the Ben-David bound on a finite input space ----------------------------------------------
+
+
+def _finite_domain(p_source: Tensor, p_target: Tensor, hypotheses: Tensor) -> None:
+    for name, p in (("p_source", p_source), ("p_target", p_target)):
+        check_tensor(p, name, ndim=1)
+        if (p < 0).any() or abs(float(p.sum()) - 1.0) > 1e-9:
+            raise ValueError(f"{name} must be a probability vector over the inputs (non-negative, summing to 1)")
+    check_tensor(hypotheses, "hypotheses", ndim=2)
+    if p_source.shape != p_target.shape or hypotheses.shape[1] != p_source.shape[0]:
+        raise ValueError(f"need p_source, p_target of shape (X,) and hypotheses (H, X), got {tuple(p_source.shape)}, "
+                         f"{tuple(p_target.shape)}, {tuple(hypotheses.shape)}")
+    if ((hypotheses != 0) & (hypotheses != 1)).any():
+        raise ValueError("hypotheses must be 0/1 labelings of the inputs")
+
+
+def h_divergence(p_source: Tensor, p_target: Tensor, hypotheses: Tensor) -> Tensor:
+    r"""The :math:`\mathcal H`-divergence :math:`d_{\mathcal H}=2\sup_{h\in\mathcal H}|\Pr_S(h=1)-\Pr_T(h=1)|` (seed 004 §3.3).
+
+    On a finite input space: ``p_source``, ``p_target`` ``(X,)`` are the input marginals, ``hypotheses``
+    ``(H, X)`` the 0/1 labelings that make up :math:`\mathcal H`.
+    """
+    _finite_domain(p_source, p_target, hypotheses)
+    return 2.0 * (hypotheses @ (p_source - p_target)).abs().max()
+
+
+def discrimination_divergence(p_source: Tensor, p_target: Tensor, hypotheses: Tensor) -> Tensor:
+    r"""Seed 004's proposition: :math:`2\big(1-\min_h[\Pr_S(h=0)+\Pr_T(h=1)]\big)`, the divergence as a domain classifier's success.
+
+    With the sample frequencies in place of ``p_source``/``p_target`` this is the empirical
+    :math:`\hat d_{\mathcal H}`; for a class closed under complement (:math:`h\in\mathcal H\Rightarrow1-h\in\mathcal H`)
+    it equals :func:`h_divergence`, because :math:`\Pr_S(h=0)+\Pr_T(h=1) = 1-[\Pr_S(h=1)-\Pr_T(h=1)]`.
+    """
+    _finite_domain(p_source, p_target, hypotheses)
+    errors = (1.0 - hypotheses) @ p_source + hypotheses @ p_target
+    return 2.0 * (1.0 - errors.min())
+
+
+def symmetric_difference_class(hypotheses: Tensor) -> Tensor:
+    r""":math:`\mathcal H\Delta\mathcal H=\{h\oplus h' : h,h'\in\mathcal H\}` as 0/1 labelings ``(H², X)`` (Ben-David et al., 2010)."""
+    check_tensor(hypotheses, "hypotheses", ndim=2)
+    return (hypotheses[:, None, :] != hypotheses[None, :, :]).to(hypotheses.dtype).flatten(0, 1)
+
+
+def ben_david_terms(p_source: Tensor, p_target: Tensor, labels_source: Tensor, labels_target: Tensor,
+                    hypotheses: Tensor) -> dict[str, Tensor]:
+    r"""Every term of :math:`\varepsilon_T(h)\le\varepsilon_S(h)+\tfrac12 d_{\mathcal H\Delta\mathcal H}(\mathcal D_S,\mathcal D_T)+\lambda^*`
+    for each :math:`h\in\mathcal H` (Ben-David et al., 2010, Thm. 2; seed 004 §3.3, seed 003 Eq. 23).
+
+    ``labels_source``/``labels_target`` ``(X,)`` are the deterministic 0/1 labeling functions
+    :math:`f_S, f_T`; :math:`\varepsilon_D(h)=\sum_x p_D(x)|h(x)-f_D(x)|`, :math:`\lambda^*=\min_h[\varepsilon_S(h)+\varepsilon_T(h)]`.
+    Returns ``source_risk``, ``target_risk`` (both ``(H,)``), ``divergence`` (:math:`d_{\mathcal H\Delta\mathcal H}`),
+    ``lambda_star`` and ``bound`` ``(H,)``; the bound holds exactly (the proof is three triangle inequalities
+    of the disagreement :math:`\varepsilon_D(h,h')=\sum_x p_D(x)|h(x)-h'(x)|`).
+    """
+    _finite_domain(p_source, p_target, hypotheses)
+    for name, f in (("labels_source", labels_source), ("labels_target", labels_target)):
+        if f.shape != p_source.shape or ((f != 0) & (f != 1)).any():
+            raise ValueError(f"{name} must be a 0/1 labeling of shape {tuple(p_source.shape)}")
+    source_risk = (hypotheses - labels_source).abs() @ p_source
+    target_risk = (hypotheses - labels_target).abs() @ p_target
+    divergence = h_divergence(p_source, p_target, symmetric_difference_class(hypotheses))
+    lambda_star = (source_risk + target_risk).min()
+    return {"source_risk": source_risk, "target_risk": target_risk, "divergence": divergence,
+            "lambda_star": lambda_star, "bound": source_risk + 0.5 * divergence + lambda_star}
 
 
 # --- proxy A-distance -------------------------------------------------------------------------

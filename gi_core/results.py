@@ -12,9 +12,11 @@ import json
 import platform
 import subprocess
 from datetime import datetime, timezone
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from gi_core.runtime import device_name
@@ -69,3 +71,21 @@ def read_result(name: str, directory: Path | None = None) -> dict[str, Any] | No
     if not path.exists():
         return None
     return json.loads(path.read_text())
+
+
+def summarize_runs(records: list[dict[str, Any]], metrics: Sequence[str], key: str = "model") -> dict[str, dict[str, list[float]]]:
+    """``{record[key]: {metric: [mean, std, n]}}`` over the runs (seeds) sharing ``key``.
+
+    std has ddof=1 (the spread of a few runs), 0 for a single run; metrics missing from a record are skipped.
+    """
+    table: dict[str, dict[str, list[float]]] = {}
+    for label in dict.fromkeys(r[key] for r in records):
+        rows = [r for r in records if r[key] == label]
+        table[label] = {}
+        for metric in metrics:
+            values = np.array([r[metric] for r in rows if metric in r], dtype=float)
+            if values.size:
+                std = float(values.std(ddof=1)) if values.size > 1 else 0.0
+                table[label][metric] = [float(values.mean()), std, int(values.size)]
+    return table
+

@@ -17,7 +17,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -52,6 +52,9 @@ class Trainer:
     dict from loss-term names to optimizers, e.g. ``{"loss": opt_gen, "critic_loss": opt_critic}``:
     each optimizer then descends the gradient of its own term with respect to its own
     parameters, all gradients taken at the same point (simultaneous updates).
+
+    ``lr_schedule`` maps the step (0, 1, ...) to a factor of every group's initial learning rate, set
+    before each update (a pure function of the step, so a resumed run follows the same schedule).
     """
 
     def __init__(
@@ -69,6 +72,7 @@ class Trainer:
         checkpoint_every: int = 0,
         log_every: int = 50,
         progress: bool = True,
+        lr_schedule: Callable[[int], float] | None = None,
     ) -> None:
         tensors = (data,) if isinstance(data, Tensor) else tuple(data)
         if not tensors or any(not isinstance(t, Tensor) for t in tensors):
@@ -97,6 +101,10 @@ class Trainer:
         self.log_every = log_every
         self.progress = progress
         self.seed = seed
+        self.lr_schedule = lr_schedule
+        for opt in self.optimizers.values():
+            for group in opt.param_groups:
+                group.setdefault("initial_lr", group["lr"])
         self.shuffle = torch.Generator().manual_seed(seed)
         torch.manual_seed(seed)
         self.step = 0
@@ -142,6 +150,8 @@ class Trainer:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
             terms = self.loss_fn(*batch)
         floats = self._read_terms(terms)
+        if self.lr_schedule is not None:
+            self._set_learning_rates(self.lr_schedule(self.step))
         if len(self.optimizers) == 1:
             (name, optimizer), = self.optimizers.items()
             optimizer.zero_grad(set_to_none=True)
@@ -151,6 +161,14 @@ class Trainer:
             self._simultaneous_step(terms)
         self.step += 1
         return floats
+
+    def _set_learning_rates(self, factor: float) -> None:
+        """Every parameter group's rate = its initial rate × ``factor`` (``lr_schedule`` of the step)."""
+        if not (math.isfinite(factor) and factor >= 0.0):
+            raise ValueError(f"step {self.step}: lr_schedule returned {factor}; it must be finite and non-negative")
+        for optimizer in self.optimizers.values():
+            for group in optimizer.param_groups:
+                group["lr"] = group["initial_lr"] * factor
 
     def _simultaneous_step(self, terms: dict[str, Tensor]) -> None:
         """Each optimizer's parameters move along the gradient of that optimizer's own term."""

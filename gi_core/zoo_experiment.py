@@ -18,7 +18,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -42,7 +41,7 @@ from gi_core.latent_metrics import (
 )
 from gi_core.probe import encode_means, linear_probe_accuracy
 from gi_core.resnets import standing_statistics
-from gi_core.results import git_commit, provenance, write_result
+from gi_core.results import git_commit, provenance, summarize_runs, write_result
 from gi_core.runtime import current_profile, default_device, seed_everything
 from gi_core.trainer import Trainer
 from gi_core.zoo import ZooEntry, ZooModel, table_6_4_entries, zoo_networks
@@ -213,16 +212,8 @@ def run_comparison(config: ZooConfig, seeds: list[int], data: ZooData, evaluator
 
 
 def summarize(records: list[dict]) -> dict[str, dict[str, list[float]]]:
-    """``{model: {metric: [mean, std, n]}}`` over seeds (std with ddof=1, as a spread of 3 runs; 0 for one run)."""
-    table: dict[str, dict[str, list[float]]] = {}
-    for label in dict.fromkeys(r["model"] for r in records):
-        rows = [r for r in records if r["model"] == label]
-        table[label] = {}
-        for metric in (*METRICS, "train_seconds"):
-            values = np.array([r[metric] for r in rows], dtype=float)
-            std = float(values.std(ddof=1)) if len(values) > 1 else 0.0
-            table[label][metric] = [float(values.mean()), std, len(values)]
-    return table
+    """``{model: {metric: [mean, std, n]}}`` over seeds (:func:`~gi_core.results.summarize_runs`)."""
+    return summarize_runs(records, (*METRICS, "train_seconds"))
 
 
 def compare_with_reference(summary: dict[str, dict[str, list[float]]], reference: dict[str, dict[str, list[float]]],

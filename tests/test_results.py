@@ -29,3 +29,12 @@ def test_git_commit_is_a_hash_or_unknown(tmp_path):
     assert git_commit(tmp_path) == "unknown"
     commit = git_commit()
     assert commit == "unknown" or len(commit.split("-")[0]) == 40
+
+
+def test_summarize_runs_gives_mean_std_and_count():
+    from gi_core.results import summarize_runs
+
+    records = [{"model": "a", "acc": 0.5, "t": 1.0}, {"model": "a", "acc": 0.7}, {"model": "b", "acc": 0.9, "t": 2.0}]
+    table = summarize_runs(records, ["acc", "t"])
+    assert table["a"]["acc"] == pytest.approx([0.6, 0.1414213562373095, 2])
+    assert table["a"]["t"] == [1.0, 0.0, 1] and table["b"] == {"acc": [0.9, 0.0, 1], "t": [2.0, 0.0, 1]}

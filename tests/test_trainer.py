@@ -199,3 +199,29 @@ def test_missing_optimised_term_is_named(data):
     opts = {"loss": torch.optim.SGD([model.a], lr=0.1), "disc": torch.optim.SGD([model.b], lr=0.1)}
     with pytest.raises(KeyError, match=r"terms \['disc'\]"):
         Trainer(model, opts, data, batch_size=4, progress=False).fit(1)
+
+
+def test_lr_schedule_sets_each_step_and_resumes_bitwise(data, tmp_path):
+    seen = []
+
+    def schedule(step):
+        seen.append(step)
+        return 1.0 / (1.0 + step)
+
+    trainer = make_trainer(make_vae(), data, lr_schedule=schedule)
+    trainer.fit(3)
+    assert seen == [0, 1, 2]
+    (group,) = trainer.optimizers["loss"].param_groups
+    assert group["initial_lr"] == 1e-2 and group["lr"] == pytest.approx(1e-2 / 3)
+
+    straight = make_vae()
+    make_trainer(straight, data, lr_schedule=lambda s: 0.9**s).fit(12)
+    first = make_vae()
+    make_trainer(first, data, tmp_path / "run", checkpoint_every=5, lr_schedule=lambda s: 0.9**s).fit(7)
+    resumed_model = make_vae(seed=7)
+    resumed = make_trainer(resumed_model, data, tmp_path / "run", checkpoint_every=5, lr_schedule=lambda s: 0.9**s)
+    assert resumed.load_checkpoint() == 5
+    resumed.fit(12)
+    assert torch.equal(flat_params(straight), flat_params(resumed_model))
+    with pytest.raises(ValueError, match="step 0: lr_schedule returned nan"):
+        make_trainer(make_vae(), data, lr_schedule=lambda s: float("nan")).fit(1)

@@ -1,0 +1,291 @@
+"""Seed 003 Table 2 as an experiment: source-only, DANN, CDLM and target-only on digit adaptation tasks.
+
+Every method is trained for a fixed number of steps and evaluated once, at the end, on the target test
+split: **no model, checkpoint or hyperparameter is selected with target labels** (the selection rule of
+the chapter; the target's training labels are read only by the ``target_only`` bound). Resumable: each
+finished run is kept as JSON in ``--run-dir`` and skipped next time; unfinished runs resume from their
+last checkpoint::
+
+    GI_PROFILE=full GI_DATA_ROOT=~/data python -m gi_core.da_experiment --task mnist_usps --steps 10000
+
+The chapter ``notebooks/04_domain_adaptation`` calls the same functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from gi_core.cdlm import CDLM, build_cdlm, cdlm_optimizers
+from gi_core.data import load_images
+from gi_core.domain_adaptation import DANN, a_distance, build_dann, dann_learning_rate, prepare_digits
+from gi_core.results import git_commit, provenance, summarize_runs, write_result
+from gi_core.runtime import current_profile, default_device, seed_everything
+from gi_core.trainer import Trainer
+
+TASKS = {  # name: (source dataset, target dataset, image channels)
+    "mnist_usps": ("mnist", "usps", 1),
+    "usps_mnist": ("usps", "mnist", 1),
+    "mnist_mnistm": ("mnist", "mnist_m", 3),
+}
+METHODS = ("source_only", "dann", "cdlm", "target_only")
+METRICS = ("target_accuracy", "source_accuracy", "a_distance", "train_seconds")
+BOOK_CDLM = {"lambda2": 1.0, "consistency_to_encoder": True}
+"""The book's CDLM options: the reconstruction reaches the encoder at full weight and the consistency losses
+train it too. With the literal Eq. 21 (:math:`\\lambda_2=10^{-4}`, no :math:`\\mathcal L_c` for the encoder) the
+decoder collapses to one mean image (chapter 4 measures it)."""
+
+
+@dataclass(frozen=True)
+class DAConfig:
+    """One adaptation run: task, method and optimisation (Ganin et al.'s schedule for every method).
+
+    ``batch_size`` images of *each* domain per step. Learning rate :math:`\\mu_p = \\mu_0/(1+10p)^{0.75}`
+    (:func:`~gi_core.domain_adaptation.dann_learning_rate`) and GRL coefficient
+    :math:`\\lambda_p=\\lambda_{\\max}\\,(2/(1+e^{-10p})-1)`. ``source_only`` and ``target_only`` are DANN's
+    networks with :math:`\\lambda=0` (the discriminator trains, its gradient never reaches the features), so
+    the three share architecture, batches and cost. ``cdlm`` options go to :func:`~gi_core.cdlm.build_cdlm`.
+    """
+
+    task: str = "mnist_usps"
+    method: str = "dann"
+    steps: int = 10000
+    batch_size: int = 64
+    lr: float = 0.01
+    momentum: float = 0.9
+    lambda_max: float = 1.0
+    lr_generative: float = 1e-3
+    cdlm: dict = field(default_factory=dict)
+    checkpoint_every: int = 1000
+    amp: bool = False
+    compile: bool = False
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {sorted(TASKS)}, got {self.task!r}")
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {self.method!r}")
+        if self.steps < 1 or self.batch_size < 1 or self.lr <= 0 or self.lambda_max < 0:
+            raise ValueError(f"steps, batch_size and lr must be positive and lambda_max >= 0, got {self}")
+
+    @property
+    def label(self) -> str:
+        """File-name-safe run name: the method, then every setting that differs from the default
+        (``"dann"``, ``"dann_lambda_max-0.3"``, ``"cdlm_consistency_to_encoder-True_lambda2-1.0"``)."""
+        changed = {name: getattr(self, name) for name in ("lambda_max", "lr", "momentum", "lr_generative")
+                   if getattr(self, name) != getattr(DAConfig, name)}
+        if self.method == "cdlm":
+            changed.update(self.cdlm)
+        return "_".join([self.method, *(f"{k}-{v}" for k, v in sorted(changed.items()))])
+
+
+@dataclass
+class DomainData:
+    """Images of a task, prepared for one network input shape, on one device.
+
+    ``target_y`` (target training labels) exists for the ``target_only`` bound alone; adaptation methods
+    never see it. ``sources`` names where each split came from (the USPS training split may be the ESL
+    variant, see :func:`~gi_core.data.load_images`).
+    """
+
+    source_x: Tensor
+    source_y: Tensor
+    target_x: Tensor
+    target_y: Tensor
+    source_test_x: Tensor
+    source_test_y: Tensor
+    target_test_x: Tensor
+    target_test_y: Tensor
+    sources: dict[str, str]
+
+
+def load_domain_data(task: str, device: torch.device, profile: str | None = None, image_size: int = 28) -> DomainData:
+    """Load source and target training and test splits of ``task`` as ``(N, C, 28, 28)`` tensors in [0, 1]."""
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}")
+    source_name, target_name, channels = TASKS[task]
+    splits, sources = {}, {}
+    for role, name in (("source", source_name), ("target", target_name)):
+        for split in ("train", "test"):
+            data = load_images(name, split, profile=profile)
+            key = role if split == "train" else f"{role}_test"
+            splits[f"{key}_x"] = prepare_digits(data.x, image_size, channels).to(device)
+            splits[f"{key}_y"] = data.y.long().to(device)
+            sources[f"{key}"] = data.source + (" (substitute)" if "substitute" in data.info else "")
+    return DomainData(**splits, sources=sources)
+
+
+def paired_domains(source: tuple[Tensor, ...], target: tuple[Tensor, ...], seed: int) -> tuple[Tensor, ...]:
+    """Source and target tensors brought to one length by repeating random permutations of the shorter domain.
+
+    :class:`~gi_core.trainer.Trainer` draws the same rows of every tensor, so each step sees one batch of each
+    domain; no example of the longer domain is dropped and the shorter one is used evenly.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    n = max(source[0].shape[0], target[0].shape[0])
+
+    def stretch(tensors: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+        m = tensors[0].shape[0]
+        if m == n:
+            return tensors
+        order = torch.cat([torch.randperm(m, generator=generator) for _ in range(-(-n // m))])[:n]
+        order = order.to(tensors[0].device)
+        return tuple(t[order] for t in tensors)
+
+    return stretch(source) + stretch(target)
+
+
+def build_method(config: DAConfig, data: DomainData) -> tuple[DANN | CDLM, dict[str, torch.optim.Optimizer]]:
+    """The model of ``config.method`` with its optimizers (SGD with momentum; CDLM adds Adam for its decoder)."""
+    shape = tuple(data.source_x.shape[1:])
+    if config.method == "cdlm":
+        model = build_cdlm(shape, schedule_steps=config.steps, lambda_max=config.lambda_max, **config.cdlm)
+        optimizers = cdlm_optimizers(model, config.lr, config.momentum, config.lr_generative)
+    else:
+        adversarial = config.method == "dann"
+        model = build_dann(shape[0], shape[1], schedule_steps=config.steps if adversarial else None,
+                           lambda_=config.lambda_max if adversarial else 0.0)
+        optimizers = {"loss": torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)}
+    return model.to(data.source_x.device), optimizers
+
+
+def train_method(config: DAConfig, data: DomainData, seed: int, checkpoint_dir: Path | None = None,
+                 progress: bool = True) -> tuple[DANN | CDLM, Trainer, float]:
+    """Train ``config.method`` for ``config.steps`` steps (resuming from ``checkpoint_dir`` if it holds a checkpoint)."""
+    seed_everything(seed)
+    model, optimizers = build_method(config, data)
+    if config.method == "target_only":  # the upper bound: labelled target images in the source slot
+        tensors = paired_domains((data.target_x, data.target_y), (data.target_x,), seed)
+    else:
+        tensors = paired_domains((data.source_x, data.source_y), (data.target_x,), seed)
+    steps = config.steps
+    trainer = Trainer(model, optimizers, tensors, config.batch_size, seed=seed, checkpoint_dir=checkpoint_dir,
+                      checkpoint_every=config.checkpoint_every if checkpoint_dir else 0, log_every=100,
+                      progress=progress, amp=config.amp, compile=config.compile,
+                      lr_schedule=lambda step: dann_learning_rate(min(step / steps, 1.0), 1.0))
+    if checkpoint_dir is not None and (checkpoint_dir / "trainer.json").exists():
+        trainer.load_checkpoint()
+    start = time.perf_counter()
+    trainer.fit(steps)
+    model.eval()
+    return model, trainer, time.perf_counter() - start
+
+
+def evaluate_method(model: DANN | CDLM, data: DomainData) -> dict[str, float]:
+    """Accuracy on the target and source test splits (CDLM classifies its translations :math:`\\tilde x_{ts}`)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)  # CDLM's test-time noise gamma2 * eps, fixed for a reproducible number
+        target = (model.predict(data.target_test_x) == data.target_test_y.cpu()).float().mean().item()
+        source = (model.predict(data.source_test_x) == data.source_test_y.cpu()).float().mean().item()
+    return {"target_accuracy": target, "source_accuracy": source}
+
+
+def feature_a_distance(model: DANN | CDLM | None, data: DomainData, max_per_domain: int = 1000, seed: int = 0) -> float:
+    """Proxy A-distance between source and target *test* images in the model's feature space (raw pixels for ``None``).
+
+    Test images of both domains (no labels used); a linear SVM as in :func:`~gi_core.domain_adaptation.a_distance`.
+    """
+    if model is None:
+        source, target = data.source_test_x.flatten(1).cpu(), data.target_test_x.flatten(1).cpu()
+    else:
+        source, target = model.embed(data.source_test_x), model.embed(data.target_test_x)
+    return a_distance(source, target, max_per_domain=max_per_domain, seed=seed).value
+
+
+def tsne_coordinates(model: DANN | CDLM | None, data: DomainData, n_per_domain: int = 500, seed: int = 0) -> dict[str, list]:
+    """2-D t-SNE (scikit-learn, perplexity 30 or less for tiny samples, PCA start) of ``n_per_domain`` test images of each domain.
+
+    Features of ``model`` (raw pixels for ``None``). Returns ``{"xy": [[x, y], ...], "domain": [1 = source,
+    0 = target], "label": [class]}``, small enough to store with a result. Labels only colour the plot.
+    """
+    from sklearn.manifold import TSNE
+
+    generator = torch.Generator().manual_seed(seed)
+    parts = []
+    for domain, x, y in ((1, data.source_test_x, data.source_test_y), (0, data.target_test_x, data.target_test_y)):
+        idx = torch.randperm(x.shape[0], generator=generator)[:n_per_domain].to(x.device)
+        features = x[idx].flatten(1).cpu() if model is None else model.embed(x[idx])
+        parts.append((features, torch.full((idx.numel(),), domain), y[idx].cpu()))
+    features = torch.cat([p[0] for p in parts]).double().numpy()
+    perplexity = min(30.0, (features.shape[0] - 1) / 3)  # scikit-learn needs perplexity < n
+    xy = TSNE(2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(features)
+    return {"xy": [[round(float(a), 3), round(float(b), 3)] for a, b in xy],
+            "domain": torch.cat([p[1] for p in parts]).tolist(), "label": torch.cat([p[2] for p in parts]).tolist()}
+
+
+def run_methods(configs: list[DAConfig], seeds: list[int], data: DomainData, run_dir: Path | None = None,
+                progress: bool = True, a_distance_seed: int | None = 0) -> list[dict]:
+    """Train and evaluate every configuration for every seed; one record per run.
+
+    With ``run_dir`` each finished run is stored as ``<task>_<label>_seed<k>.json`` and skipped next time,
+    checkpoints go to ``<task>_<label>_seed<k>/``. Runs with seed ``a_distance_seed`` also record the proxy
+    A-distance of their features and a t-SNE of them (:func:`tsne_coordinates`).
+    """
+    records, commit = [], git_commit()
+    for config in configs:
+        for seed in seeds:
+            name = f"{config.task}_{config.label}_seed{seed}"
+            done = run_dir / f"{name}.json" if run_dir is not None else None
+            if done is not None and done.exists():
+                records.append(json.loads(done.read_text()))
+                continue
+            model, trainer, seconds = train_method(config, data, seed, run_dir / name if run_dir else None, progress)
+            record = {"task": config.task, "model": config.label, "method": config.method, "seed": seed,
+                      "steps": config.steps, "commit": commit, "train_seconds": round(seconds, 2),
+                      **evaluate_method(model, data),
+                      "final_terms": {k: v for k, v in trainer.history[-1].items() if k not in ("step", "epoch")}}
+            if seed == a_distance_seed:
+                record["a_distance"] = feature_a_distance(model, data)
+                record["tsne"] = tsne_coordinates(model, data)
+            if done is not None:
+                done.write_text(json.dumps(record))
+            records.append(record)
+    return records
+
+
+def reproduce(configs: list[DAConfig], seeds: list[int], run_dir: Path, result_name: str,
+              device: torch.device | None = None, progress: bool = True) -> Path:
+    """Run every configuration of one task and write ``results/<result_name>.json`` with provenance."""
+    tasks = {c.task for c in configs}
+    if len(tasks) != 1:
+        raise ValueError(f"one task per result file, got {sorted(tasks)}")
+    device = device or default_device()
+    commit, start = git_commit(), time.perf_counter()
+    data = load_domain_data(tasks.pop(), device)
+    records = run_methods(configs, seeds, data, run_dir, progress)
+    metrics = {"summary": summarize_runs(records, METRICS), "runs": records,
+               "a_distance_raw": feature_a_distance(None, data), "tsne_raw": tsne_coordinates(None, data)}
+    meta = provenance({"runs": [asdict(c) for c in configs], "data_sources": data.sources,
+                       "selection_rule": "final iterate after a fixed number of steps; no target labels"},
+                      seeds, device, time.perf_counter() - start) | {"commit": commit}
+    return write_result(result_name, metrics, meta)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", choices=sorted(TASKS), default="mnist_usps")
+    parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument("--steps", type=int, default=DAConfig.steps)
+    parser.add_argument("--batch-size", type=int, default=DAConfig.batch_size)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--amp", action="store_true", help="bf16 autocast (GPU)")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the loss (GPU)")
+    parser.add_argument("--run-dir", type=Path, default=Path.home() / ".cache" / "gi-book" / "runs" / "da")
+    parser.add_argument("--result", default=None, help="result file stem (default da_<task>)")
+    args = parser.parse_args(argv)
+    if current_profile() != "full":
+        parser.error("set GI_PROFILE=full: the reproduction needs the complete datasets")
+    configs = [DAConfig(task=args.task, method=m, steps=args.steps, batch_size=args.batch_size, amp=args.amp,
+                        compile=args.compile, cdlm=BOOK_CDLM if m == "cdlm" else {}) for m in args.methods]
+    path = reproduce(configs, args.seeds, args.run_dir / f"{args.task}_{args.steps}", args.result or f"da_{args.task}")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

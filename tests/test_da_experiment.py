@@ -1,0 +1,135 @@
+"""Tests for gi_core.da_experiment: pairing of the domains, each method's training, resumption, evaluation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from gi_core.cdlm import CDLM
+from gi_core.da_experiment import (
+    DAConfig,
+    DomainData,
+    build_method,
+    evaluate_method,
+    feature_a_distance,
+    paired_domains,
+    run_methods,
+    train_method,
+    tsne_coordinates,
+)
+from gi_core.domain_adaptation import DANN
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def toy_data(n_source: int = 96, n_target: int = 40, n_test: int = 30) -> DomainData:
+    """Digits-shaped images: the class sets the brightness of one image row; the target is shifted by +0.2."""
+    g = torch.Generator().manual_seed(0)
+
+    def images(n: int, shift: float) -> tuple[torch.Tensor, torch.Tensor]:
+        y = torch.randint(0, 10, (n,), generator=g)
+        x = 0.3 * torch.rand(n, 1, 28, 28, generator=g)
+        x[torch.arange(n), 0, 2 + 2 * y] = 0.8
+        return (x + shift).clamp(0, 1), y
+
+    (xs, ys), (xt, yt), (xst, yst), (xtt, ytt) = (images(n_source, 0.0), images(n_target, 0.2),
+                                                  images(n_test, 0.0), images(n_test, 0.2))
+    return DomainData(xs, ys, xt, yt, xst, yst, xtt, ytt, {"source": "toy", "target": "toy shifted"})
+
+
+def test_paired_domains_repeats_the_shorter_domain_evenly():
+    source = (torch.arange(10.0), torch.arange(10) % 3)
+    target = (torch.arange(100.0, 103.0),)
+    xs, ys, xt = paired_domains(source, target, seed=0)
+    assert torch.equal(xs, source[0]) and torch.equal(ys, source[1])  # the longer domain is untouched
+    counts = torch.bincount((xt - 100).long(), minlength=3)
+    assert xt.shape == (10,) and counts.max() - counts.min() <= 1  # 10 = 3 + 3 + 3 + 1
+    xs2, ys2, xt2 = paired_domains((torch.arange(3.0), torch.arange(3)), (torch.arange(7.0),), seed=1)
+    assert xs2.shape == (7,) and torch.equal(ys2, xs2.long()), "labels must travel with their images"
+    assert torch.equal(xt2, torch.arange(7.0))
+
+
+def test_config_validates_task_and_method():
+    with pytest.raises(ValueError, match="task must be one of"):
+        DAConfig(task="svhn_mnist")
+    with pytest.raises(ValueError, match="method must be one of"):
+        DAConfig(method="adda")
+    with pytest.raises(ValueError, match="lambda_max >= 0"):
+        DAConfig(lambda_max=-1.0)
+    assert DAConfig(method="cdlm", cdlm={"modulation": "pm1", "lambda2": 1.0}).label == "cdlm_lambda2-1.0_modulation-pm1"
+    assert DAConfig(method="dann").label == "dann" and DAConfig(method="dann", lambda_max=0.3).label == "dann_lambda_max-0.3"
+
+
+@pytest.mark.parametrize("method", ["source_only", "dann", "target_only", "cdlm"])
+def test_each_method_trains_with_its_schedules(method):
+    data = toy_data()
+    config = DAConfig(method=method, steps=6, batch_size=16, cdlm={"latent_dim": 8, "channels": 4})
+    model, trainer, seconds = train_method(config, data, seed=0, progress=False)
+    assert isinstance(model, CDLM if method == "cdlm" else DANN) and not model.training and seconds > 0
+    assert trainer.step == 6
+    expected_lambda = {"source_only": 0.0, "target_only": 0.0}.get(method, 0.9999092)  # tanh(5 * 5/6) at the last step
+    if method in ("dann", "cdlm"):
+        assert model.grl.lambda_ == pytest.approx(float(torch.tanh(torch.tensor(5 * 5 / 6))), rel=1e-6)
+    else:
+        assert model.grl.lambda_ == expected_lambda
+    group = next(iter(trainer.optimizers.values())).param_groups[0]
+    assert group["lr"] == pytest.approx(0.01 / (1 + 10 * 5 / 6) ** 0.75)  # Ganin's annealing at step 5 of 6
+    scores = evaluate_method(model, data)
+    assert set(scores) == {"target_accuracy", "source_accuracy"}
+    assert all(0.0 <= v <= 1.0 for v in scores.values())
+
+
+def test_build_method_scales_the_reversal_schedule():
+    data = toy_data()
+    model, optimizers = build_method(DAConfig(method="dann", steps=10, lambda_max=0.25), data)
+    model.grl.set_progress(1.0)
+    assert model.grl.lambda_ == pytest.approx(0.25 * 0.9999092042625951)
+    assert set(optimizers) == {"loss"}
+    cdlm, optimizers = build_method(DAConfig(method="cdlm", steps=10, cdlm={"latent_dim": 8, "channels": 4}), data)
+    assert set(optimizers) == {"loss", "generative_loss"}
+    assert isinstance(optimizers["loss"], torch.optim.SGD) and isinstance(optimizers["generative_loss"], torch.optim.Adam)
+
+
+def test_run_methods_stores_resumes_and_skips_finished_runs(tmp_path):
+    data = toy_data()
+    config = DAConfig(method="dann", steps=4, batch_size=16, checkpoint_every=2)
+    (record,) = run_methods([config], [0], data, tmp_path, progress=False, a_distance_seed=None)
+    stored = json.loads((tmp_path / "mnist_usps_dann_seed0.json").read_text())
+    assert stored == record and record["steps"] == 4 and "a_distance" not in record
+    assert (tmp_path / "mnist_usps_dann_seed0" / "trainer.json").exists()
+    again = run_methods([config], [0], data, tmp_path, progress=False)
+    assert again == [record]  # read back, not retrained (the stored record has no A-distance)
+
+
+
+def test_an_interrupted_run_resumes_bitwise(tmp_path, monkeypatch):
+    from gi_core.trainer import Trainer
+
+    data = toy_data()
+    config = DAConfig(method="dann", steps=5, batch_size=16, checkpoint_every=2)
+    straight, _, _ = train_method(config, data, 3, progress=False)
+    step = Trainer.train_step
+
+    def crash_at_step_3(self):
+        if self.step == 3:
+            raise KeyboardInterrupt
+        return step(self)
+
+    monkeypatch.setattr(Trainer, "train_step", crash_at_step_3)
+    with pytest.raises(KeyboardInterrupt):
+        train_method(config, data, 3, tmp_path / "run", progress=False)
+    monkeypatch.setattr(Trainer, "train_step", step)
+    resumed, trainer, _ = train_method(config, data, 3, tmp_path / "run", progress=False)
+    assert trainer.step == 5
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_feature_summaries_have_the_right_sizes():
+    data = toy_data()
+    model, _, _ = train_method(DAConfig(method="source_only", steps=2, batch_size=16), data, 0, progress=False)
+    emb = tsne_coordinates(model, data, n_per_domain=12)
+    assert len(emb["xy"]) == 24 and emb["domain"] == [1] * 12 + [0] * 12 and len(emb["label"]) == 24
+    assert 0.0 <= feature_a_distance(None, data, max_per_domain=30) <= 2.0
