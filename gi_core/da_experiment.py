@@ -6,7 +6,7 @@ the chapter; the target's training labels are read only by the ``target_only`` b
 finished run is kept as JSON in ``--run-dir`` and skipped next time; unfinished runs resume from their
 last checkpoint::
 
-    GI_PROFILE=full GI_DATA_ROOT=~/data python -m gi_core.da_experiment --task mnist_usps --steps 10000
+    GI_PROFILE=full GI_DATA_ROOT=~/data python -m gi_core.da_experiment --task mnist_usps --steps 4000
 
 The chapter ``notebooks/04_domain_adaptation`` calls the same functions.
 """
@@ -26,7 +26,7 @@ from gi_core.cdlm import CDLM, build_cdlm, cdlm_optimizers
 from gi_core.data import load_images
 from gi_core.domain_adaptation import DANN, a_distance, build_dann, dann_learning_rate, prepare_digits
 from gi_core.results import git_commit, provenance, summarize_runs, write_result
-from gi_core.runtime import current_profile, default_device, seed_everything
+from gi_core.runtime import add_run_arguments, current_profile, default_device, seed_everything
 from gi_core.trainer import Trainer
 
 TASKS = {  # name: (source dataset, target dataset, image channels)
@@ -55,7 +55,7 @@ class DAConfig:
 
     task: str = "mnist_usps"
     method: str = "dann"
-    steps: int = 10000
+    steps: int = 4000
     batch_size: int = 64
     lr: float = 0.01
     momentum: float = 0.9
@@ -233,7 +233,11 @@ def run_methods(configs: list[DAConfig], seeds: list[int], data: DomainData, run
             name = f"{config.task}_{config.label}_seed{seed}"
             done = run_dir / f"{name}.json" if run_dir is not None else None
             if done is not None and done.exists():
-                records.append(json.loads(done.read_text()))
+                record = json.loads(done.read_text())
+                if record["steps"] != config.steps:
+                    raise ValueError(f"{done} holds a run of {record['steps']} steps, not {config.steps}: "
+                                     "use another run_dir or delete it")
+                records.append(record)
                 continue
             model, trainer, seconds = train_method(config, data, seed, run_dir / name if run_dir else None, progress)
             record = {"task": config.task, "model": config.label, "method": config.method, "seed": seed,
@@ -249,21 +253,26 @@ def run_methods(configs: list[DAConfig], seeds: list[int], data: DomainData, run
     return records
 
 
-def reproduce(configs: list[DAConfig], seeds: list[int], run_dir: Path, result_name: str,
+def reproduce(plan: list[tuple[DAConfig, list[int]]], run_dir: Path, result_name: str,
               device: torch.device | None = None, progress: bool = True) -> Path:
-    """Run every configuration of one task and write ``results/<result_name>.json`` with provenance."""
-    tasks = {c.task for c in configs}
+    """Run every ``(configuration, seeds)`` of one task and write ``results/<result_name>.json`` with provenance.
+
+    The result holds each run's record (with the commit it ran at), the summary over seeds per configuration
+    (:func:`~gi_core.results.summarize_runs`), and the proxy A-distance and t-SNE of the raw test images.
+    """
+    tasks = {config.task for config, _ in plan}
     if len(tasks) != 1:
         raise ValueError(f"one task per result file, got {sorted(tasks)}")
     device = device or default_device()
     commit, start = git_commit(), time.perf_counter()
     data = load_domain_data(tasks.pop(), device)
-    records = run_methods(configs, seeds, data, run_dir, progress)
+    records = [record for config, seeds in plan for record in run_methods([config], seeds, data, run_dir, progress)]
     metrics = {"summary": summarize_runs(records, METRICS), "runs": records,
                "a_distance_raw": feature_a_distance(None, data), "tsne_raw": tsne_coordinates(None, data)}
-    meta = provenance({"runs": [asdict(c) for c in configs], "data_sources": data.sources,
+    meta = provenance({"runs": [asdict(c) | {"seeds": s} for c, s in plan], "data_sources": data.sources,
                        "selection_rule": "final iterate after a fixed number of steps; no target labels"},
-                      seeds, device, time.perf_counter() - start) | {"commit": commit}
+                      sorted({seed for _, seeds in plan for seed in seeds}), device,
+                      time.perf_counter() - start) | {"commit": commit}
     return write_result(result_name, metrics, meta)
 
 
@@ -271,19 +280,14 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=sorted(TASKS), default="mnist_usps")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
-    parser.add_argument("--steps", type=int, default=DAConfig.steps)
-    parser.add_argument("--batch-size", type=int, default=DAConfig.batch_size)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--amp", action="store_true", help="bf16 autocast (GPU)")
-    parser.add_argument("--compile", action="store_true", help="torch.compile the loss (GPU)")
-    parser.add_argument("--run-dir", type=Path, default=Path.home() / ".cache" / "gi-book" / "runs" / "da")
-    parser.add_argument("--result", default=None, help="result file stem (default da_<task>)")
+    add_run_arguments(parser, steps=DAConfig.steps, batch_size=DAConfig.batch_size, run_dir="da",
+                      result_help="result file stem (default da_<task>)")
     args = parser.parse_args(argv)
     if current_profile() != "full":
         parser.error("set GI_PROFILE=full: the reproduction needs the complete datasets")
     configs = [DAConfig(task=args.task, method=m, steps=args.steps, batch_size=args.batch_size, amp=args.amp,
                         compile=args.compile, cdlm=BOOK_CDLM if m == "cdlm" else {}) for m in args.methods]
-    path = reproduce(configs, args.seeds, args.run_dir / f"{args.task}_{args.steps}", args.result or f"da_{args.task}")
+    path = reproduce([(c, args.seeds) for c in configs], args.run_dir / args.task, args.result or f"da_{args.task}")
     print(f"wrote {path}")
 
 

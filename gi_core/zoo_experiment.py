@@ -42,7 +42,7 @@ from gi_core.latent_metrics import (
 from gi_core.probe import encode_means, linear_probe_accuracy
 from gi_core.resnets import standing_statistics
 from gi_core.results import git_commit, provenance, summarize_runs, write_result
-from gi_core.runtime import current_profile, default_device, seed_everything
+from gi_core.runtime import add_run_arguments, current_profile, default_device, seed_everything
 from gi_core.trainer import Trainer
 from gi_core.zoo import ZooEntry, ZooModel, table_6_4_entries, zoo_networks
 
@@ -256,13 +256,8 @@ def reproduce(config: ZooConfig, seeds: list[int], run_dir: Path, result_name: s
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", choices=("mlp", "resnet"), default="resnet")
-    parser.add_argument("--steps", type=int, default=ZooConfig.steps)
-    parser.add_argument("--batch-size", type=int, default=ZooConfig.batch_size)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--amp", action="store_true", help="bf16 autocast (GPU)")
-    parser.add_argument("--compile", action="store_true", help="torch.compile the loss (GPU)")
-    parser.add_argument("--run-dir", type=Path, default=Path.home() / ".cache" / "gi-book" / "runs" / "zoo")
-    parser.add_argument("--result", default=None, help="result file stem (default zoo_mnist_j10_<arch>)")
+    add_run_arguments(parser, steps=ZooConfig.steps, batch_size=ZooConfig.batch_size, run_dir="zoo",
+                      result_help="result file stem (default zoo_mnist_j10_<arch>)")
     args = parser.parse_args(argv)
     if current_profile() != "full":
         parser.error("set GI_PROFILE=full: the comparison needs the complete MNIST training set")

@@ -101,6 +101,8 @@ def test_run_methods_stores_resumes_and_skips_finished_runs(tmp_path):
     assert (tmp_path / "mnist_usps_dann_seed0" / "trainer.json").exists()
     again = run_methods([config], [0], data, tmp_path, progress=False)
     assert again == [record]  # read back, not retrained (the stored record has no A-distance)
+    with pytest.raises(ValueError, match="holds a run of 4 steps, not 6"):
+        run_methods([DAConfig(method="dann", steps=6, batch_size=16)], [0], data, tmp_path, progress=False)
 
 
 
@@ -133,3 +135,12 @@ def test_feature_summaries_have_the_right_sizes():
     emb = tsne_coordinates(model, data, n_per_domain=12)
     assert len(emb["xy"]) == 24 and emb["domain"] == [1] * 12 + [0] * 12 and len(emb["label"]) == 24
     assert 0.0 <= feature_a_distance(None, data, max_per_domain=30) <= 2.0
+
+
+def test_command_line_refuses_the_quick_profile(monkeypatch, capsys):
+    from gi_core.da_experiment import main
+
+    monkeypatch.setenv("GI_PROFILE", "quick")
+    with pytest.raises(SystemExit):
+        main(["--task", "usps_mnist", "--steps", "10"])
+    assert "set GI_PROFILE=full" in capsys.readouterr().err
