@@ -77,8 +77,8 @@ class DAConfig:
     @property
     def label(self) -> str:
         """File-name-safe run name: the method, then every setting that differs from the default
-        (``"dann"``, ``"dann_lambda_max-0.3"``, ``"cdlm_consistency_to_encoder-True_lambda2-1.0"``)."""
-        changed = {name: getattr(self, name) for name in ("lambda_max", "lr", "momentum", "lr_generative")
+        (``"dann"``, ``"dann_lambda_max-0.3"``, ``"dann_steps-10000"``, ``"cdlm_consistency_to_encoder-True_lambda2-1.0"``)."""
+        changed = {name: getattr(self, name) for name in ("steps", "lambda_max", "lr", "momentum", "lr_generative")
                    if getattr(self, name) != getattr(DAConfig, name)}
         if self.method == "cdlm":
             changed.update(self.cdlm)

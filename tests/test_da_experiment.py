@@ -60,6 +60,7 @@ def test_config_validates_task_and_method():
         DAConfig(lambda_max=-1.0)
     assert DAConfig(method="cdlm", cdlm={"modulation": "pm1", "lambda2": 1.0}).label == "cdlm_lambda2-1.0_modulation-pm1"
     assert DAConfig(method="dann").label == "dann" and DAConfig(method="dann", lambda_max=0.3).label == "dann_lambda_max-0.3"
+    assert DAConfig(method="dann", steps=10000, lr=0.02).label == "dann_lr-0.02_steps-10000"
 
 
 @pytest.mark.parametrize("method", ["source_only", "dann", "target_only", "cdlm"])
@@ -96,13 +97,15 @@ def test_run_methods_stores_resumes_and_skips_finished_runs(tmp_path):
     data = toy_data()
     config = DAConfig(method="dann", steps=4, batch_size=16, checkpoint_every=2)
     (record,) = run_methods([config], [0], data, tmp_path, progress=False, a_distance_seed=None)
-    stored = json.loads((tmp_path / "mnist_usps_dann_seed0.json").read_text())
+    stored = json.loads((tmp_path / "mnist_usps_dann_steps-4_seed0.json").read_text())
     assert stored == record and record["steps"] == 4 and "a_distance" not in record
-    assert (tmp_path / "mnist_usps_dann_seed0" / "trainer.json").exists()
+    assert (tmp_path / "mnist_usps_dann_steps-4_seed0" / "trainer.json").exists()
     again = run_methods([config], [0], data, tmp_path, progress=False)
     assert again == [record]  # read back, not retrained (the stored record has no A-distance)
+    other = DAConfig(method="dann", steps=6, batch_size=16)
+    (tmp_path / f"mnist_usps_{other.label}_seed0.json").write_text(json.dumps(record))  # a stale record
     with pytest.raises(ValueError, match="holds a run of 4 steps, not 6"):
-        run_methods([DAConfig(method="dann", steps=6, batch_size=16)], [0], data, tmp_path, progress=False)
+        run_methods([other], [0], data, tmp_path, progress=False)
 
 
 
