@@ -237,7 +237,7 @@ def run_methods(configs: list[DAConfig], seeds: list[int], data: DomainData, run
                 if record["steps"] != config.steps:
                     raise ValueError(f"{done} holds a run of {record['steps']} steps, not {config.steps}: "
                                      "use another run_dir or delete it")
-                records.append(record)
+                records.append(record | {"model": config.label})  # labels name configurations; older runs used shorter ones
                 continue
             model, trainer, seconds = train_method(config, data, seed, run_dir / name if run_dir else None, progress)
             record = {"task": config.task, "model": config.label, "method": config.method, "seed": seed,
