@@ -368,7 +368,7 @@ pd.DataFrame(quick_rows).T.round(3)
 
 # %% tags=["da-check"]
 for method, row in quick_rows.items():
-    assert row["source_accuracy"] > 0.85, (method, row)  # both learn the source task
+    assert row["source_accuracy"] > 0.75, (method, row)  # both learn the source task
     assert 0.1 < row["target_accuracy"] <= 1.0
 assert quick_models["dann"].grl.lambda_ > 0.99 and quick_models["source_only"].grl.lambda_ == 0.0
 
@@ -564,7 +564,7 @@ assert torch.allclose(pm2, original, rtol=1e-12)  # PM2 preserves the gap
 
 # %% tags=["nbval-ignore-output"]
 cdlm_options = BOOK_CDLM
-cdlm_steps = ctx.pick(quick=250, full=4000)
+cdlm_steps = ctx.pick(quick=500, full=4000)
 cdlm, cdlm_trainer, cdlm_seconds = train_method(
     DAConfig(task="mnist_usps", method="cdlm", steps=cdlm_steps, cdlm=cdlm_options), mu_data, seed=0, progress=False)
 cdlm_terms = cdlm_trainer.history[-1]
@@ -576,7 +576,7 @@ pd.DataFrame(quick_rows).T.round(3)
 # %% tags=["da-check"]
 first_terms = cdlm_trainer.history[0]
 assert all(math.isfinite(v) for v in cdlm_terms.values())
-assert cdlm_terms["rec_loss"] < first_terms["rec_loss"]  # the decoder learns to reconstruct the source
+assert cdlm_terms["rec_loss"] < 0.8 * first_terms["rec_loss"]  # the decoder learns to reconstruct the source
 assert 0.0 <= quick_rows["cdlm"]["target_accuracy"] <= 1.0
 
 # %% [markdown]
@@ -644,15 +644,16 @@ for task, result in stored.items():
 paper_rows = {"source_only": "Source Only", "dann": "DANN", "target_only": "Target Only",
               "cdlm_consistency_to_encoder-True_lambda2-1.0": "CDLM", "cdlm": "CDLM", "dann_steps-10000": "DANN"}
 descriptions = {"source_only": "Source only (λ = 0)", "dann": "DANN, Ganin's schedule (λ_max = 1)",
-                "target_only": "Target only (target labels)", "dann_lambda_max-0.3": "DANN, λ_max = 0.3 (variant)",
+                "dann_steps-10000": "DANN, 10 000 steps", "dann_lambda_max-0.3": "DANN, λ_max = 0.3 (variant)",
                 "cdlm_consistency_to_encoder-True_lambda2-1.0": "CDLM, book variant (λ2 = 1, L_c trains φ)",
-                "cdlm": "CDLM, literal Eq. 21 (λ2 = 1e-4)", "dann_steps-10000": "DANN, 10 000 steps"}
+                "cdlm": "CDLM, literal Eq. 21 (λ2 = 1e-4)", "target_only": "Target only (target labels)"}
 
 
 def accuracy_table(task: str) -> pd.DataFrame:
     summary = stored[task]["metrics"]["summary"]
     rows = {}
-    for label, values in summary.items():
+    for label in (label for label in descriptions if label in summary):  # the order of `descriptions`
+        values = summary[label]
         mean, std, n = values["target_accuracy"]
         finals = [r["final_terms"] for r in stored[task]["metrics"]["runs"] if r["model"] == label]
         rows[descriptions[label]] = {"target accuracy": f"{mean:.3f} ± {std:.3f}" if n > 1 else f"{mean:.3f}",
