@@ -39,7 +39,8 @@ METRICS = ("target_accuracy", "source_accuracy", "a_distance", "train_seconds")
 BOOK_CDLM = {"lambda2": 1.0, "consistency_to_encoder": True}
 """The book's CDLM options: the reconstruction reaches the encoder at full weight and the consistency losses
 train it too. With the literal Eq. 21 (:math:`\\lambda_2=10^{-4}`, no :math:`\\mathcal L_c` for the encoder) the
-decoder collapses to one mean image (chapter 4 measures it)."""
+encoder gets almost no reconstruction signal: after 4 000 steps on MNIST→USPS the reconstruction is 131 nats
+(52–56 with these options) and digits of both domains are classified near chance (chapter 4)."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ class DomainData:
 
 
 def load_domain_data(task: str, device: torch.device, profile: str | None = None, image_size: int = 28) -> DomainData:
-    """Load source and target training and test splits of ``task`` as ``(N, C, 28, 28)`` tensors in [0, 1]."""
+    """Source and target training and test splits of ``task`` as ``(N, C, image_size, image_size)`` tensors in [0, 1]."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}")
     source_name, target_name, channels = TASKS[task]
@@ -179,7 +180,7 @@ def train_method(config: DAConfig, data: DomainData, seed: int, checkpoint_dir: 
 
 def evaluate_method(model: DANN | CDLM, data: DomainData) -> dict[str, float]:
     """Accuracy on the target and source test splits (CDLM classifies its translations :math:`\\tilde x_{ts}`)."""
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng():  # every device's generator is restored afterwards
         torch.manual_seed(0)  # CDLM's test-time noise gamma2 * eps, fixed for a reproducible number
         target = (model.predict(data.target_test_x) == data.target_test_y.cpu()).float().mean().item()
         source = (model.predict(data.source_test_x) == data.source_test_y.cpu()).float().mean().item()
