@@ -45,12 +45,13 @@ from gi_core.domain_adaptation import (
     DomainDiscriminator,
     GradientReversal,
     LeNetFeatures,
+    balanced_domain_accuracy,
     scale_gradient,
 )
-from gi_core.evaluation import apply_in_batches
+from gi_core.evaluation import apply_in_batches, eval_mode
 from gi_core.likelihoods import bernoulli_log_likelihood, gaussian_log_likelihood
 from gi_core.networks import ConvDecoder, GaussianHead, _conv_sizes, mlp
-from gi_core.validation import broadcast_batch_shape, check_positive, check_tensor
+from gi_core.validation import broadcast_batch_shape, check_labels, check_positive, check_tensor
 
 __all__ = [
     "CDLM",
@@ -484,9 +485,7 @@ class CDLM(nn.Module):
         if source_x.shape != target_x.shape:
             raise ValueError(f"source and target batches must have one shape (rows are paired), got "
                              f"{tuple(source_x.shape)} and {tuple(target_x.shape)}")
-        if source_y.dim() != 1 or source_y.shape[0] != source_x.shape[0] or source_y.is_floating_point():
-            raise ValueError(f"source_y must be integer labels of shape ({source_x.shape[0]},), got "
-                             f"{tuple(source_y.shape)} {source_y.dtype}")
+        check_labels(source_y, source_x.shape[0], "source_y")
         if self.training:
             self.grl.advance()
         n = source_x.shape[0]
@@ -520,7 +519,6 @@ class CDLM(nn.Module):
 
         generative = rec + consistency + class_loss
         with torch.no_grad():
-            accuracy = 0.5 * ((logits[:n] > 0).float().mean() + (logits[n:] < 0).float().mean())
             inference = adv + self.lambda1 * kl + self.lambda2 * rec
         return {
             "loss": adv + self.lambda1 * kl + generative,
@@ -533,19 +531,11 @@ class CDLM(nn.Module):
             "consistency_source": cons_s.detach(),
             "consistency_target": cons_t.detach(),
             "class_loss": class_loss.detach(),
-            "domain_accuracy": accuracy,
+            "domain_accuracy": balanced_domain_accuracy(logits[:n], logits[n:]),
             "grl_lambda": self.grl.coefficient.detach().clone(),
         }
 
     # -- evaluation --
-    def _evaluate(self, fn, x: Tensor, batch_size: int) -> Tensor:
-        was_training = self.training
-        self.eval()
-        try:
-            return apply_in_batches(fn, x, batch_size)
-        finally:
-            self.train(was_training)
-
     def translate(self, x: Tensor, noise: bool = True, generator: torch.Generator | None = None) -> Tensor:
         """Source-style images :math:`\\tilde x = D_\\theta(\\gamma_1h + \\gamma_2\\varepsilon)` of ``x`` (seed 003 test mode).
 
@@ -557,7 +547,8 @@ class CDLM(nn.Module):
 
     def predict(self, x: Tensor, batch_size: int = 1024, noise: bool = True) -> Tensor:
         """Classes of target images: the classifier applied to :meth:`translate` (CPU, evaluation mode, no gradients)."""
-        return self._evaluate(lambda b: self.classifier(self.translate(b, noise)).argmax(-1), x, batch_size)
+        with eval_mode(self):
+            return apply_in_batches(lambda b: self.classifier(self.translate(b, noise)).argmax(-1), x, batch_size)
 
     def features(self, x: Tensor) -> Tensor:
         """The deep representation :math:`h` (differentiable)."""
@@ -565,7 +556,8 @@ class CDLM(nn.Module):
 
     def embed(self, x: Tensor, batch_size: int = 1024) -> Tensor:
         """:math:`h` of ``x`` on the CPU without gradients (t-SNE, A-distance)."""
-        return self._evaluate(self.features, x, batch_size)
+        with eval_mode(self):
+            return apply_in_batches(self.features, x, batch_size)
 
 
 def build_cdlm(

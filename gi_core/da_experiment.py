@@ -170,8 +170,7 @@ def train_method(config: DAConfig, data: DomainData, seed: int, checkpoint_dir: 
                       checkpoint_every=config.checkpoint_every if checkpoint_dir else 0, log_every=100,
                       progress=progress, amp=config.amp, compile=config.compile,
                       lr_schedule=lambda step: dann_learning_rate(min(step / steps, 1.0), 1.0))
-    if checkpoint_dir is not None and (checkpoint_dir / "trainer.json").exists():
-        trainer.load_checkpoint()
+    trainer.resume()
     start = time.perf_counter()
     trainer.fit(steps)
     model.eval()

@@ -31,9 +31,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gi_core.adversarial import discriminator_loss
-from gi_core.evaluation import apply_in_batches
+from gi_core.evaluation import apply_in_batches, eval_mode
 from gi_core.networks import mlp
-from gi_core.validation import check_tensor
+from gi_core.validation import check_labels, check_tensor
 
 __all__ = [
     "ADistance",
@@ -42,6 +42,7 @@ __all__ = [
     "GradientReversal",
     "LeNetFeatures",
     "a_distance",
+    "balanced_domain_accuracy",
     "ben_david_terms",
     "build_dann",
     "dann_learning_rate",
@@ -187,6 +188,12 @@ class GradientReversal(nn.Module):
 
     def extra_repr(self) -> str:
         return f"schedule_steps={self.schedule_steps}, gamma={self.gamma}"
+
+
+def balanced_domain_accuracy(source_logits: Tensor, target_logits: Tensor) -> Tensor:
+    r"""A domain classifier's balanced accuracy :math:`\tfrac12(\Pr_S[\ell>0] + \Pr_T[\ell<0])` (source = 1), detached."""
+    with torch.no_grad():
+        return 0.5 * ((source_logits > 0).float().mean() + (target_logits < 0).float().mean())
 
 
 # --- networks -------------------------------------------------------------------------------
@@ -335,9 +342,7 @@ class DANN(nn.Module):
         """
         check_tensor(source_x, "source_x", finite=False)
         check_tensor(target_x, "target_x", finite=False)
-        if source_y.dim() != 1 or source_y.shape[0] != source_x.shape[0] or source_y.is_floating_point():
-            raise ValueError(f"source_y must be integer labels of shape ({source_x.shape[0]},), got "
-                             f"{tuple(source_y.shape)} {source_y.dtype}")
+        check_labels(source_y, source_x.shape[0], "source_y")
         if source_x.shape[1:] != target_x.shape[1:]:
             raise ValueError(f"source and target images differ in shape: {tuple(source_x.shape)} vs {tuple(target_x.shape)}")
         if self.training:
@@ -347,33 +352,23 @@ class DANN(nn.Module):
         class_loss = F.cross_entropy(self.label_classifier(features[:n]), source_y)
         logits = self.domain_discriminator(self.grl(features))
         domain_loss = discriminator_loss(logits[:n], logits[n:], "standard")
-        with torch.no_grad():
-            accuracy = 0.5 * ((logits[:n] > 0).float().mean() + (logits[n:] < 0).float().mean())
         return {
             "loss": class_loss + domain_loss,
             "class_loss": class_loss.detach(),
             "domain_loss": domain_loss.detach(),
-            "domain_accuracy": accuracy,
+            "domain_accuracy": balanced_domain_accuracy(logits[:n], logits[n:]),
             "grl_lambda": self.grl.coefficient.detach().clone(),
         }
 
     def predict(self, x: Tensor, batch_size: int = 1024) -> Tensor:
         """Predicted classes (on the CPU), in evaluation mode and without gradients."""
-        was_training = self.training
-        self.eval()
-        try:
+        with eval_mode(self):
             return apply_in_batches(lambda b: self(b).argmax(-1), x, batch_size)
-        finally:
-            self.train(was_training)
 
     def embed(self, x: Tensor, batch_size: int = 1024) -> Tensor:
         """Features :math:`G_f(x)` (on the CPU) in evaluation mode without gradients, for t-SNE or the A-distance."""
-        was_training = self.training
-        self.eval()
-        try:
+        with eval_mode(self):
             return apply_in_batches(self.features, x, batch_size)
-        finally:
-            self.train(was_training)
 
 
 def build_dann(

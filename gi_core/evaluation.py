@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from gi_core.validation import check_positive_int
 
@@ -34,3 +35,15 @@ def apply_in_batches(fn: Callable[[Tensor], Tensor], x: Tensor, batch_size: int 
     check_positive_int(batch_size, "batch_size")
     with torch.no_grad():
         return torch.cat([fn(x[i : i + batch_size]).cpu() for i in range(0, x.shape[0], batch_size)])
+
+
+@contextmanager
+def eval_mode(module: nn.Module) -> Iterator[None]:
+    """Evaluation mode without gradients; the previous mode is restored on exit, also after an error."""
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        module.train(was_training)

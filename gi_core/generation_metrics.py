@@ -24,8 +24,7 @@ from __future__ import annotations
 import math
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import numpy as np
 import scipy.linalg
@@ -34,6 +33,7 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from gi_core.distributions import batch_moments
+from gi_core.evaluation import eval_mode
 from gi_core.networks import ConvEncoder, MLPEncoder
 from gi_core.validation import check_positive, check_positive_int, check_tensor
 
@@ -104,18 +104,6 @@ def feature_classifier(
 
 def _device(module: nn.Module) -> torch.device:
     return next(module.parameters()).device
-
-
-@contextmanager
-def _eval_mode(module: nn.Module) -> Iterator[None]:
-    """Evaluation mode without gradients; restores the previous mode on exit."""
-    was_training = module.training
-    module.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        module.train(was_training)
 
 
 def _check_images(images: Tensor) -> None:
@@ -194,7 +182,7 @@ def classifier_accuracy(classifier: nn.Module, images: Tensor, labels: Tensor, b
     check_positive_int(batch_size, "batch_size")
     device = _device(classifier)
     correct = 0
-    with _eval_mode(classifier):
+    with eval_mode(classifier):
         for x, y in zip(images.split(batch_size), labels.split(batch_size)):
             correct += int((classifier(x.to(device)).argmax(-1) == y.to(device)).sum())
     return correct / images.shape[0]
@@ -213,7 +201,7 @@ def classifier_outputs(classifier: FeatureClassifier, images: Tensor, batch_size
     check_positive_int(batch_size, "batch_size")
     device = _device(classifier)
     probs, feats = [], []
-    with _eval_mode(classifier):
+    with eval_mode(classifier):
         for x in images.split(batch_size):
             h = classifier.features(x.to(device))
             probs.append(torch.softmax(classifier.head(h).double(), dim=-1).cpu())

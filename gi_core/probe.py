@@ -15,7 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from torch import Tensor
 
-from gi_core.evaluation import apply_in_batches
+from gi_core.evaluation import apply_in_batches, eval_mode
 
 
 def _as_numpy(x: Tensor | np.ndarray, name: str, ndim: int) -> np.ndarray:
@@ -48,9 +48,6 @@ def linear_probe_accuracy(
 
 def encode_means(encoder: torch.nn.Module, x: Tensor, batch_size: int = 1024) -> Tensor:
     """Posterior means E_q[z|x] of ``x`` in batches, returned on the CPU."""
-    was_training = encoder.training
-    encoder.eval()
     device = next(encoder.parameters()).device
-    means = apply_in_batches(lambda batch: encoder(batch.to(device))[0], x, batch_size)
-    encoder.train(was_training)
-    return means
+    with eval_mode(encoder):
+        return apply_in_batches(lambda batch: encoder(batch.to(device))[0], x, batch_size)

@@ -231,6 +231,13 @@ class Trainer:
         os.replace(folder / (META_FILE + ".tmp"), folder / META_FILE)
         return folder
 
+    def resume(self) -> int:
+        """Load the checkpoint in ``checkpoint_dir`` if one was written there (a run that was interrupted);
+        return the step reached, 0 for a fresh run."""
+        if self.checkpoint_dir is not None and (self.checkpoint_dir / META_FILE).exists():
+            return self.load_checkpoint()
+        return self.step
+
     def load_checkpoint(self, directory: str | os.PathLike | None = None) -> int:
         """Restore model, optimizer, data order and RNG states; return the step reached."""
         folder = Path(directory) if directory is not None else self.checkpoint_dir

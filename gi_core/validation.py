@@ -86,3 +86,9 @@ def broadcast_batch_shape(event_dims: int, **tensors: Tensor) -> torch.Size:
         return torch.broadcast_shapes(*(t.shape for t in tensors.values()))
     except RuntimeError as err:
         raise ValueError(f"leading axes cannot be broadcast together, got {listed}") from err
+
+
+def check_labels(y: Tensor, n: int, name: str) -> None:
+    """Raise unless ``y`` holds ``n`` integer class labels, shape ``(n,)``."""
+    if y.dim() != 1 or y.shape[0] != n or y.is_floating_point():
+        raise ValueError(f"{name} must be integer labels of shape ({n},), got {tuple(y.shape)} {y.dtype}")

@@ -128,8 +128,7 @@ def train_model(entry: ZooEntry, config: ZooConfig, data: ZooData, seed: int,
     trainer = Trainer(model, make_optimizers(model, config), data.train_x, config.batch_size, seed=seed,
                       checkpoint_dir=checkpoint_dir, checkpoint_every=config.checkpoint_every if checkpoint_dir else 0,
                       log_every=100, progress=progress, amp=config.amp, compile=config.compile)
-    if checkpoint_dir is not None and (checkpoint_dir / "trainer.json").exists():
-        trainer.load_checkpoint()
+    trainer.resume()
     start = time.perf_counter()
     trainer.fit(config.steps)
     if config.arch == "resnet":  # BN statistics of the generator from 16 passes (the thesis's "standing statistics")

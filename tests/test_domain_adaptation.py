@@ -16,6 +16,7 @@ from gi_core.domain_adaptation import (
     GradientReversal,
     LeNetFeatures,
     a_distance,
+    balanced_domain_accuracy,
     ben_david_terms,
     build_dann,
     dann_learning_rate,
@@ -370,3 +371,18 @@ def test_divergence_inputs_are_validated():
         h_divergence(ps, ps, hypotheses[:, :3])
     with pytest.raises(ValueError, match="labels_target must be a 0/1 labeling"):
         ben_david_terms(ps, ps, torch.ones(4, dtype=F64), torch.full((4,), 0.5, dtype=F64), hypotheses)
+
+
+def test_balanced_domain_accuracy_weighs_the_domains_equally():
+    source, target = torch.tensor([2.0, -1.0, 3.0, 0.5]), torch.tensor([-1.0, 4.0])  # 3/4 and 1/2 right
+    assert balanced_domain_accuracy(source, target).item() == pytest.approx(0.625)
+    assert not balanced_domain_accuracy(source.requires_grad_(), target).requires_grad
+
+
+def test_labels_are_checked_by_shape_and_dtype():
+    from gi_core.validation import check_labels
+
+    check_labels(torch.tensor([0, 3, 1]), 3, "y")
+    for bad in (torch.tensor([0.0, 1.0, 2.0]), torch.tensor([0, 1]), torch.zeros(3, 1, dtype=torch.long)):
+        with pytest.raises(ValueError, match=r"y must be integer labels of shape \(3,\)"):
+            check_labels(bad, 3, "y")

@@ -1,7 +1,8 @@
 import pytest
 import torch
+from torch import nn
 
-from gi_core.evaluation import batched_mean
+from gi_core.evaluation import batched_mean, eval_mode
 
 
 def test_batched_mean_equals_the_full_mean_for_any_batch_size():
@@ -15,3 +16,20 @@ def test_batched_mean_validates():
         batched_mean(torch.mean, torch.ones(3, 1), 0)
     with pytest.raises(ValueError, match="empty dataset"):
         batched_mean(torch.mean, torch.ones(0, 1))
+
+
+def test_eval_mode_restores_the_mode_even_after_an_error():
+    net = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+    with eval_mode(net):
+        assert not net.training and not torch.is_grad_enabled()
+    assert net.training and torch.is_grad_enabled()
+    net.eval()
+    with pytest.raises(RuntimeError):
+        with eval_mode(net):
+            raise RuntimeError("boom")
+    assert not net.training  # the previous mode, not "training"
+    net.train()
+    with pytest.raises(RuntimeError):
+        with eval_mode(net):
+            raise RuntimeError("boom")
+    assert net.training

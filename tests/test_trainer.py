@@ -225,3 +225,12 @@ def test_lr_schedule_sets_each_step_and_resumes_bitwise(data, tmp_path):
     assert torch.equal(flat_params(straight), flat_params(resumed_model))
     with pytest.raises(ValueError, match="step 0: lr_schedule returned nan"):
         make_trainer(make_vae(), data, lr_schedule=lambda s: float("nan")).fit(1)
+
+
+def test_resume_loads_a_checkpoint_only_when_one_exists(data, tmp_path):
+    fresh = make_trainer(make_vae(), data, tmp_path / "run", checkpoint_every=4)
+    assert fresh.resume() == 0 and fresh.step == 0
+    fresh.fit(6)  # checkpoint at step 4
+    again = make_trainer(make_vae(seed=5), data, tmp_path / "run", checkpoint_every=4)
+    assert again.resume() == 4
+    assert make_trainer(make_vae(), data).resume() == 0  # no checkpoint directory at all
