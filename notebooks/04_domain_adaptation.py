@@ -56,6 +56,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from gi_core.adversarial import discriminator_loss
 from gi_core.cdlm import (
     domain_kl,
     full_modulation_kl,
@@ -291,7 +292,7 @@ def grl_gradient_errors(lambda_: float) -> dict[str, float]:
     features = model.features(torch.cat([xs, xt]))
     class_loss = torch.nn.functional.cross_entropy(model.label_classifier(features[:8]), ys)
     logits = model.domain_discriminator(features)
-    domain_loss = (torch.nn.functional.softplus(-logits[:8]).mean() + torch.nn.functional.softplus(logits[8:]).mean())
+    domain_loss = discriminator_loss(logits[:8], logits[8:], "standard")  # source = 1, target = 0
     errors = {}
     for name, block in blocks.items():
         params = list(block.parameters())
