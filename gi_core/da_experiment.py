@@ -24,16 +24,20 @@ from torch import Tensor
 
 from gi_core.cdlm import CDLM, build_cdlm, cdlm_optimizers
 from gi_core.data import load_images
-from gi_core.domain_adaptation import DANN, a_distance, build_dann, dann_learning_rate, prepare_digits
+from gi_core.domain_adaptation import DANN, a_distance, build_dann, dann_learning_rate, frame_digits, prepare_digits
 from gi_core.results import git_commit, provenance, summarize_runs, write_result
 from gi_core.runtime import add_run_arguments, current_profile, default_device, seed_everything
 from gi_core.trainer import Trainer
 
-TASKS = {  # name: (source dataset, target dataset, image channels)
-    "mnist_usps": ("mnist", "usps", 1),
-    "usps_mnist": ("usps", "mnist", 1),
-    "mnist_mnistm": ("mnist", "mnist_m", 3),
+TASKS = {  # name: (source dataset, target dataset, image channels, USPS box: None = USPS fills the frame)
+    "mnist_usps": ("mnist", "usps", 1, None),
+    "usps_mnist": ("usps", "mnist", 1, None),
+    "mnist_mnistm": ("mnist", "mnist_m", 3, None),
+    "mnist_usps_framed": ("mnist", "usps", 1, 20),
+    "usps_mnist_framed": ("usps", "mnist", 1, 20),
 }
+"""The ``_framed`` tasks put USPS digits in MNIST's 20×20 box (:func:`~gi_core.domain_adaptation.frame_digits`);
+the others resize USPS's 16×16 frame to 28×28, as seed 003 does."""
 METHODS = ("source_only", "dann", "cdlm", "target_only")
 METRICS = ("target_accuracy", "source_accuracy", "a_distance", "train_seconds")
 BOOK_CDLM = {"lambda2": 1.0, "consistency_to_encoder": True}
@@ -107,18 +111,23 @@ class DomainData:
 
 
 def load_domain_data(task: str, device: torch.device, profile: str | None = None, image_size: int = 28) -> DomainData:
-    """Source and target training and test splits of ``task`` as ``(N, C, image_size, image_size)`` tensors in [0, 1]."""
+    """Source and target training and test splits of ``task`` as ``(N, C, image_size, image_size)`` tensors in [0, 1].
+
+    USPS is resized to ``image_size``, or framed in a box for the ``_framed`` tasks (:data:`TASKS`)."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}")
-    source_name, target_name, channels = TASKS[task]
+    source_name, target_name, channels, usps_box = TASKS[task]
     splits, sources = {}, {}
     for role, name in (("source", source_name), ("target", target_name)):
         for split in ("train", "test"):
             data = load_images(name, split, profile=profile)
             key = role if split == "train" else f"{role}_test"
-            splits[f"{key}_x"] = prepare_digits(data.x, image_size, channels).to(device)
+            x, note = data.x, (" (substitute)" if "substitute" in data.info else "")
+            if name == "usps" and usps_box is not None:
+                x, note = frame_digits(x, usps_box, image_size), note + f", framed in a {usps_box}x{usps_box} box"
+            splits[f"{key}_x"] = prepare_digits(x, image_size, channels).to(device)
             splits[f"{key}_y"] = data.y.long().to(device)
-            sources[f"{key}"] = data.source + (" (substitute)" if "substitute" in data.info else "")
+            sources[f"{key}"] = data.source + note
     return DomainData(**splits, sources=sources)
 
 

@@ -14,6 +14,7 @@ from gi_core.da_experiment import (
     build_method,
     evaluate_method,
     feature_a_distance,
+    load_domain_data,
     paired_domains,
     run_methods,
     train_method,
@@ -62,6 +63,18 @@ def test_config_validates_task_and_method():
     assert DAConfig(method="dann").label == "dann" and DAConfig(method="dann", lambda_max=0.3).label == "dann_lambda_max-0.3"
     assert DAConfig(method="dann", steps=10000, lr=0.02).label == "dann_lr-0.02_steps-10000"
 
+
+
+def test_framed_tasks_frame_usps_only():
+    plain = load_domain_data("mnist_usps", torch.device("cpu"), profile="quick")
+    framed = load_domain_data("mnist_usps_framed", torch.device("cpu"), profile="quick")
+    assert torch.equal(plain.source_x, framed.source_x) and torch.equal(plain.target_y, framed.target_y)
+    for x in (framed.target_x, framed.target_test_x):
+        assert x.shape[1:] == (1, 28, 28) and x[..., :4, :].abs().sum() == 0 and x[..., :, 24:].abs().sum() == 0
+    assert plain.target_x[..., :4, :].sum() > 0  # resized USPS reaches the border
+    assert "framed in a 20x20 box" in framed.sources["target_test"] and "framed" not in plain.sources["target"]
+    reverse = load_domain_data("usps_mnist_framed", torch.device("cpu"), profile="quick")
+    assert torch.equal(reverse.source_x, framed.target_x) and torch.equal(reverse.target_test_x, plain.source_test_x)
 
 @pytest.mark.parametrize("method", ["source_only", "dann", "target_only", "cdlm"])
 def test_each_method_trains_with_its_schedules(method):

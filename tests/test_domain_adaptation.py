@@ -21,6 +21,7 @@ from gi_core.domain_adaptation import (
     build_dann,
     dann_learning_rate,
     discrimination_divergence,
+    frame_digits,
     grad_reverse,
     grl_schedule,
     h_divergence,
@@ -256,6 +257,21 @@ def test_lenet_features_and_digit_preparation():
     with pytest.raises(ValueError, match="channels 1 or 3"):
         prepare_digits(colour, 28, 2)
 
+
+
+def test_frame_digits_puts_a_full_frame_digit_in_a_centred_box():
+    ones = torch.ones(3, 1, 16, 16)
+    out = frame_digits(ones, box=20, size=28)
+    assert out.shape == (3, 1, 28, 28)
+    assert torch.equal(out[:, :, 4:24, 4:24], torch.ones(3, 1, 20, 20))  # resizing a constant keeps it
+    assert out.sum().item() == 3 * 400.0  # nothing outside the box
+    bar = torch.zeros(1, 1, 16, 16)
+    bar[..., :, 7:9] = 1.0  # a full-height vertical stroke
+    rows = (frame_digits(bar)[0, 0] > 0.5).any(1).nonzero().squeeze(1)
+    assert rows.min().item() == 4 and rows.max().item() == 23  # 20 rows tall, centred
+    assert frame_digits(torch.rand(2, 3, 16, 16), box=9, size=12).shape == (2, 3, 12, 12)  # uneven padding
+    with pytest.raises(ValueError, match="box <= size"):
+        frame_digits(ones, box=30, size=28)
 
 # --- proxy A-distance -------------------------------------------------------------------------
 
