@@ -16,18 +16,18 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
 from gi_core.cdlm import CDLM, build_cdlm, cdlm_optimizers
-from gi_core.data import load_images
+from gi_core.data import USPS_ESL_FOLDER, ImageData, data_root, load_images, load_usps_esl_variant
 from gi_core.domain_adaptation import DANN, a_distance, build_dann, dann_learning_rate, frame_digits, prepare_digits
 from gi_core.results import git_commit, provenance, summarize_runs, write_result
 from gi_core.runtime import add_run_arguments, current_profile, default_device, seed_everything
-from gi_core.trainer import Trainer
+from gi_core.trainer import STATE_FILE, Trainer
 
 TASKS = {  # name: (source dataset, target dataset, image channels, USPS box: None = USPS fills the frame)
     "mnist_usps": ("mnist", "usps", 1, None),
@@ -116,19 +116,23 @@ def load_domain_data(task: str, device: torch.device, profile: str | None = None
     USPS is resized to ``image_size``, or framed in a box for the ``_framed`` tasks (:data:`TASKS`)."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}")
-    source_name, target_name, channels, usps_box = TASKS[task]
+    source_name, target_name, _, _ = TASKS[task]
     splits, sources = {}, {}
     for role, name in (("source", source_name), ("target", target_name)):
         for split in ("train", "test"):
-            data = load_images(name, split, profile=profile)
             key = role if split == "train" else f"{role}_test"
-            x, note = data.x, (" (substitute)" if "substitute" in data.info else "")
-            if name == "usps" and usps_box is not None:
-                x, note = frame_digits(x, usps_box, image_size), note + f", framed in a {usps_box}x{usps_box} box"
-            splits[f"{key}_x"] = prepare_digits(x, image_size, channels).to(device)
-            splits[f"{key}_y"] = data.y.long().to(device)
-            sources[f"{key}"] = data.source + note
+            splits[f"{key}_x"], splits[f"{key}_y"], sources[key] = _task_images(
+                task, load_images(name, split, profile=profile), device, image_size)
     return DomainData(**splits, sources=sources)
+
+
+def _task_images(task: str, data: ImageData, device: torch.device, image_size: int) -> tuple[Tensor, Tensor, str]:
+    """Images of one split prepared as ``task`` feeds them to the networks, their labels, and where they came from."""
+    _, _, channels, usps_box = TASKS[task]
+    x, note = data.x, (" (substitute)" if "substitute" in data.info else "")
+    if data.name == "usps" and usps_box is not None:
+        x, note = frame_digits(x, usps_box, image_size), note + f", framed in a {usps_box}x{usps_box} box"
+    return prepare_digits(x, image_size, channels).to(device), data.y.long().to(device), data.source + note
 
 
 def paired_domains(source: tuple[Tensor, ...], target: tuple[Tensor, ...], seed: int) -> tuple[Tensor, ...]:
@@ -283,6 +287,58 @@ def reproduce(plan: list[tuple[DAConfig, list[int]]], run_dir: Path, result_name
                       sorted({seed for _, seeds in plan for seed in seeds}), device,
                       time.perf_counter() - start) | {"commit": commit}
     return write_result(result_name, metrics, meta)
+
+
+def evaluate_stored_runs(plan: list[tuple[DAConfig, list[int]]], data: DomainData, run_dir: Path,
+                         test_sets: dict[str, tuple[Tensor, Tensor]]) -> list[dict]:
+    """Accuracy of every finished run of ``plan`` (its final checkpoint in ``run_dir``) on each labelled test set.
+
+    One record per run: ``{"model": label, "seed": k, "<name>_accuracy": ...}``, evaluated as
+    :func:`evaluate_method` evaluates the target test split (CDLM's test-time noise fixed).
+    """
+    records = []
+    for config, seeds in plan:
+        for seed in seeds:
+            state_file = run_dir / f"{config.task}_{config.label}_seed{seed}" / STATE_FILE
+            if not state_file.exists():
+                raise FileNotFoundError(f"no finished run of {config.label} (seed {seed}): {state_file} is missing; "
+                                        f"train it first with reproduce()")
+            model, _ = build_method(config, data)
+            model.load_state_dict(torch.load(state_file, map_location=data.source_x.device, weights_only=True)["model"])
+            record = {"model": config.label, "seed": seed}
+            for name, (x, y) in test_sets.items():
+                record[f"{name}_accuracy"] = evaluate_method(
+                    model, replace(data, target_test_x=x, target_test_y=y))["target_accuracy"]
+            records.append(record)
+    return records
+
+
+def release_check(plan: list[tuple[DAConfig, list[int]]], run_dir: Path, result_name: str,
+                  device: torch.device | None = None) -> Path:
+    """Diagnosis of the USPS substitute: finished USPS-target runs evaluated on *both* releases of the test images.
+
+    In the full profile the USPS training images are the ESL release (:func:`~gi_core.data.load_images`), the
+    test images torchvision's release, smoothed differently; adaptation aligns the source with the first and is
+    scored on the second. This writes ``results/<result_name>.json`` with each run's accuracy on the torchvision
+    test images (``target``), on the same 2 007 images in the ESL release (``esl_test``) and on the target
+    training images (``target_train``). It reads target labels to *measure*, never to choose anything.
+    """
+    tasks = {config.task for config, _ in plan}
+    if len(tasks) != 1 or TASKS[next(iter(tasks))][1] != "usps":
+        raise ValueError(f"one task with USPS as its target, got {sorted(tasks)}")
+    task, device, start = tasks.pop(), device or default_device(), time.perf_counter()
+    data = load_domain_data(task, device)
+    esl_x, esl_y, esl_source = _task_images(
+        task, load_usps_esl_variant("test", data_root() / USPS_ESL_FOLDER), device, data.target_x.shape[-1])
+    records = evaluate_stored_runs(plan, data, run_dir, {"target": (data.target_test_x, data.target_test_y),
+                                                          "esl_test": (esl_x, esl_y),
+                                                          "target_train": (data.target_x, data.target_y)})
+    names = ("target_accuracy", "esl_test_accuracy", "target_train_accuracy")
+    meta = provenance({"runs": [asdict(c) | {"seeds": s} for c, s in plan],
+                       "data_sources": data.sources | {"esl_test": esl_source},
+                       "purpose": "diagnosis of the release mismatch; target labels measure, nothing is selected"},
+                      sorted({seed for _, seeds in plan for seed in seeds}), device, time.perf_counter() - start)
+    return write_result(result_name, {"summary": summarize_runs(records, names), "runs": records}, meta)
 
 
 def main(argv: list[str] | None = None) -> None:

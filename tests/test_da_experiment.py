@@ -13,9 +13,11 @@ from gi_core.da_experiment import (
     DomainData,
     build_method,
     evaluate_method,
+    evaluate_stored_runs,
     feature_a_distance,
     load_domain_data,
     paired_domains,
+    release_check,
     run_methods,
     train_method,
     tsne_coordinates,
@@ -120,6 +122,24 @@ def test_run_methods_stores_resumes_and_skips_finished_runs(tmp_path):
         run_methods([other], [0], data, tmp_path, progress=False)
 
 
+
+
+@pytest.mark.parametrize("method,options", [("dann", {}), ("cdlm", {"latent_dim": 8, "channels": 4})])
+def test_stored_runs_are_re_evaluated_from_their_final_checkpoint(tmp_path, method, options):
+    data = toy_data()
+    config = DAConfig(method=method, steps=6, batch_size=16, checkpoint_every=3, cdlm=options)
+    (record,) = run_methods([config], [1], data, tmp_path, progress=False, a_distance_seed=None)
+    (again,) = evaluate_stored_runs([(config, [1])], data, tmp_path, {
+        "target": (data.target_test_x, data.target_test_y), "source": (data.source_test_x, data.source_test_y)})
+    assert again == {"model": config.label, "seed": 1, "target_accuracy": record["target_accuracy"],
+                     "source_accuracy": record["source_accuracy"]}
+    with pytest.raises(FileNotFoundError, match="seed 2"):
+        evaluate_stored_runs([(config, [2])], data, tmp_path, {"target": (data.target_test_x, data.target_test_y)})
+
+
+def test_release_check_needs_a_usps_target(tmp_path):
+    with pytest.raises(ValueError, match="USPS as its target"):
+        release_check([(DAConfig(task="usps_mnist"), [0])], tmp_path, "unused")
 
 def test_an_interrupted_run_resumes_bitwise(tmp_path, monkeypatch):
     from gi_core.trainer import Trainer
