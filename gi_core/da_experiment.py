@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from torch import Tensor
@@ -29,15 +31,28 @@ from gi_core.results import git_commit, provenance, summarize_runs, write_result
 from gi_core.runtime import add_run_arguments, current_profile, default_device, seed_everything
 from gi_core.trainer import STATE_FILE, Trainer
 
-TASKS = {  # name: (source dataset, target dataset, image channels, USPS box: None = USPS fills the frame)
-    "mnist_usps": ("mnist", "usps", 1, None),
-    "usps_mnist": ("usps", "mnist", 1, None),
-    "mnist_mnistm": ("mnist", "mnist_m", 3, None),
-    "mnist_usps_framed": ("mnist", "usps", 1, 20),
-    "usps_mnist_framed": ("usps", "mnist", 1, 20),
+class DATask(NamedTuple):
+    """A digit adaptation task: datasets, image channels and how the images are prepared."""
+
+    source: str
+    target: str
+    channels: int = 1
+    usps_box: int | None = None
+    """USPS digits framed in a ``usps_box`` square (:func:`~gi_core.domain_adaptation.frame_digits`); ``None``
+    resizes USPS's 16×16 frame to 28×28, as seed 003 does."""
+    balance_target: bool = False
+    """Target training images resampled to the source's class proportions (:func:`proportional_subset`). This
+    reads the target's *training labels*: a diagnostic oracle for label shift, not an adaptation method."""
+
+
+TASKS = {
+    "mnist_usps": DATask("mnist", "usps"),
+    "usps_mnist": DATask("usps", "mnist"),
+    "mnist_mnistm": DATask("mnist", "mnist_m", channels=3),
+    "mnist_usps_framed": DATask("mnist", "usps", usps_box=20),
+    "usps_mnist_framed": DATask("usps", "mnist", usps_box=20),
+    "mnist_usps_framed_balanced": DATask("mnist", "usps", usps_box=20, balance_target=True),
 }
-"""The ``_framed`` tasks put USPS digits in MNIST's 20×20 box (:func:`~gi_core.domain_adaptation.frame_digits`);
-the others resize USPS's 16×16 frame to 28×28, as seed 003 does."""
 METHODS = ("source_only", "dann", "cdlm", "target_only")
 METRICS = ("target_accuracy", "source_accuracy", "a_distance", "train_seconds")
 BOOK_CDLM = {"lambda2": 1.0, "consistency_to_encoder": True}
@@ -116,23 +131,48 @@ def load_domain_data(task: str, device: torch.device, profile: str | None = None
     USPS is resized to ``image_size``, or framed in a box for the ``_framed`` tasks (:data:`TASKS`)."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {sorted(TASKS)}, got {task!r}")
-    source_name, target_name, _, _ = TASKS[task]
     splits, sources = {}, {}
-    for role, name in (("source", source_name), ("target", target_name)):
+    for role, name in (("source", TASKS[task].source), ("target", TASKS[task].target)):
         for split in ("train", "test"):
             key = role if split == "train" else f"{role}_test"
             splits[f"{key}_x"], splits[f"{key}_y"], sources[key] = _task_images(
                 task, load_images(name, split, profile=profile), device, image_size)
+    if TASKS[task].balance_target:
+        proportions = torch.bincount(splits["source_y"].cpu(), minlength=10).double()
+        keep = proportional_subset(splits["target_y"].cpu(), proportions / proportions.sum()).to(device)
+        splits["target_x"], splits["target_y"] = splits["target_x"][keep], splits["target_y"][keep]
+        sources["target"] += ", resampled to the source's class proportions with its labels (oracle diagnostic)"
     return DomainData(**splits, sources=sources)
+
+
+def proportional_subset(labels: Tensor, proportions: Tensor, seed: int = 0) -> Tensor:
+    r"""Sorted indices of the largest subset of ``labels`` whose class frequencies are ``proportions`` (rounded down).
+
+    With :math:`n_c` examples of class :math:`c` and target frequencies :math:`p_c`, the subset keeps
+    :math:`\lfloor p_c M\rfloor` examples of each class, :math:`M=\min_{c:\,p_c>0} n_c/p_c`, drawn by a
+    seeded permutation.
+    """
+    if labels.dim() != 1 or labels.is_floating_point() or labels.min() < 0 or labels.max() >= proportions.numel():
+        raise ValueError(f"labels must be a 1-D integer tensor of classes 0..{proportions.numel() - 1}")
+    if (proportions < 0).any() or abs(float(proportions.sum()) - 1.0) > 1e-6:
+        raise ValueError(f"proportions must be non-negative and sum to 1, got {proportions.tolist()}")
+    proportions = proportions.double()  # 1 + 1e-6 below: float32 shares such as 0.3
+    counts = torch.bincount(labels, minlength=proportions.numel()).double()
+    positive = proportions > 0
+    total = (counts[positive] / proportions[positive]).min()
+    order = torch.randperm(labels.numel(), generator=torch.Generator().manual_seed(seed))
+    keep = [order[labels[order] == c][: int(math.floor(float(p) * float(total) * (1 + 1e-6)))]
+            for c, p in enumerate(proportions)]
+    return torch.cat(keep).sort().values
 
 
 def _task_images(task: str, data: ImageData, device: torch.device, image_size: int) -> tuple[Tensor, Tensor, str]:
     """Images of one split prepared as ``task`` feeds them to the networks, their labels, and where they came from."""
-    _, _, channels, usps_box = TASKS[task]
+    box = TASKS[task].usps_box
     x, note = data.x, (" (substitute)" if "substitute" in data.info else "")
-    if data.name == "usps" and usps_box is not None:
-        x, note = frame_digits(x, usps_box, image_size), note + f", framed in a {usps_box}x{usps_box} box"
-    return prepare_digits(x, image_size, channels).to(device), data.y.long().to(device), data.source + note
+    if data.name == "usps" and box is not None:
+        x, note = frame_digits(x, box, image_size), note + f", framed in a {box}x{box} box"
+    return prepare_digits(x, image_size, TASKS[task].channels).to(device), data.y.long().to(device), data.source + note
 
 
 def paired_domains(source: tuple[Tensor, ...], target: tuple[Tensor, ...], seed: int) -> tuple[Tensor, ...]:
@@ -324,7 +364,7 @@ def release_check(plan: list[tuple[DAConfig, list[int]]], run_dir: Path, result_
     training images (``target_train``). It reads target labels to *measure*, never to choose anything.
     """
     tasks = {config.task for config, _ in plan}
-    if len(tasks) != 1 or TASKS[next(iter(tasks))][1] != "usps":
+    if len(tasks) != 1 or TASKS[next(iter(tasks))].target != "usps":
         raise ValueError(f"one task with USPS as its target, got {sorted(tasks)}")
     task, device, start = tasks.pop(), device or default_device(), time.perf_counter()
     data = load_domain_data(task, device)

@@ -274,6 +274,23 @@ def prepare_digits(x: Tensor, size: int = 28, channels: int = 1) -> Tensor:
     return x.clamp(0.0, 1.0).contiguous()
 
 
+def ink_extent(x: Tensor, threshold: float = 0.3) -> tuple[Tensor, Tensor]:
+    """Height and width in pixels of each image's ink: from the first to the last row (column) of ``x`` ``(N, 1, H, W)``
+    with a pixel above ``threshold``; 0 for a blank image. A label-free measure of how digits are framed."""
+    check_tensor(x, "x", ndim=4)
+    if x.shape[1] != 1:
+        raise ValueError(f"x must have one channel, got shape {tuple(x.shape)}")
+    ink = x[:, 0] > threshold
+
+    def extent(lines: Tensor) -> Tensor:  # lines (N, L): does line l hold ink?
+        index = torch.arange(lines.shape[1], device=lines.device)
+        first = torch.where(lines, index, lines.shape[1]).min(1).values
+        last = torch.where(lines, index, -1).max(1).values
+        return (last - first + 1).clamp(min=0)
+
+    return extent(ink.any(2)), extent(ink.any(1))
+
+
 def frame_digits(x: Tensor, box: int = 20, size: int = 28) -> Tensor:
     """Digits that fill their frame ``(N, C, H, W)``, shrunk into a centred ``box`` × ``box`` square of a ``size`` × ``size`` frame.
 

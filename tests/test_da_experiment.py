@@ -17,6 +17,7 @@ from gi_core.da_experiment import (
     feature_a_distance,
     load_domain_data,
     paired_domains,
+    proportional_subset,
     release_check,
     run_methods,
     train_method,
@@ -67,6 +68,19 @@ def test_config_validates_task_and_method():
 
 
 
+def test_proportional_subset_is_the_largest_with_the_given_class_frequencies():
+    labels = torch.tensor([0] * 50 + [1] * 30 + [2] * 20)[torch.randperm(100, generator=torch.Generator().manual_seed(3))]
+    even = proportional_subset(labels, torch.full((3,), 1 / 3))
+    assert torch.bincount(labels[even]).tolist() == [20, 20, 20] and torch.equal(even, even.sort().values)
+    assert torch.equal(even, proportional_subset(labels, torch.full((3,), 1 / 3)))  # seeded
+    assert torch.equal(proportional_subset(labels, torch.tensor([0.5, 0.3, 0.2])), torch.arange(100))  # already so
+    assert torch.bincount(labels[proportional_subset(labels, torch.tensor([0.0, 0.6, 0.4]))], minlength=3).tolist() == [0, 30, 20]
+    with pytest.raises(ValueError, match="sum to 1"):
+        proportional_subset(labels, torch.tensor([0.5, 0.5, 0.5]))
+    with pytest.raises(ValueError, match="classes 0..1"):
+        proportional_subset(labels, torch.tensor([0.5, 0.5]))
+
+
 def test_framed_tasks_frame_usps_only():
     plain = load_domain_data("mnist_usps", torch.device("cpu"), profile="quick")
     framed = load_domain_data("mnist_usps_framed", torch.device("cpu"), profile="quick")
@@ -77,6 +91,12 @@ def test_framed_tasks_frame_usps_only():
     assert "framed in a 20x20 box" in framed.sources["target_test"] and "framed" not in plain.sources["target"]
     reverse = load_domain_data("usps_mnist_framed", torch.device("cpu"), profile="quick")
     assert torch.equal(reverse.source_x, framed.target_x) and torch.equal(reverse.target_test_x, plain.source_test_x)
+    balanced = load_domain_data("mnist_usps_framed_balanced", torch.device("cpu"), profile="quick")
+    source_share = torch.bincount(balanced.source_y, minlength=10) / balanced.source_y.numel()
+    target_share = torch.bincount(balanced.target_y, minlength=10) / balanced.target_y.numel()
+    assert (target_share - source_share).abs().max() < 0.01  # the quick subsets are stratified: little to drop
+    assert 0.9 * framed.target_y.numel() < balanced.target_y.numel() <= framed.target_y.numel()
+    assert torch.equal(balanced.target_test_x, framed.target_test_x) and "oracle" in balanced.sources["target"]
 
 @pytest.mark.parametrize("method", ["source_only", "dann", "target_only", "cdlm"])
 def test_each_method_trains_with_its_schedules(method):

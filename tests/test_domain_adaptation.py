@@ -25,6 +25,7 @@ from gi_core.domain_adaptation import (
     grad_reverse,
     grl_schedule,
     h_divergence,
+    ink_extent,
     prepare_digits,
     scale_gradient,
     symmetric_difference_class,
@@ -272,6 +273,18 @@ def test_frame_digits_puts_a_full_frame_digit_in_a_centred_box():
     assert frame_digits(torch.rand(2, 3, 16, 16), box=9, size=12).shape == (2, 3, 12, 12)  # uneven padding
     with pytest.raises(ValueError, match="box <= size"):
         frame_digits(ones, box=30, size=28)
+
+
+def test_ink_extent_measures_height_and_width():
+    x = torch.zeros(3, 1, 28, 28)
+    x[0, 0, 4:24, 10:15] = 1.0  # 20 rows by 5 columns
+    x[1, 0, 0, 0] = x[1, 0, 27, 3] = 0.9  # two dots span the whole height
+    x[2, 0, 5:9, 5:9] = 0.2  # below the threshold: blank
+    height, width = ink_extent(x)
+    assert height.tolist() == [20, 28, 0] and width.tolist() == [5, 4, 0]
+    assert ink_extent(x, threshold=0.1)[0].tolist() == [20, 28, 4]
+    with pytest.raises(ValueError, match="one channel"):
+        ink_extent(torch.zeros(1, 3, 28, 28))
 
 # --- proxy A-distance -------------------------------------------------------------------------
 
