@@ -31,6 +31,7 @@ from gi_core.results import git_commit, provenance, summarize_runs, write_result
 from gi_core.runtime import add_run_arguments, current_profile, default_device, seed_everything
 from gi_core.trainer import STATE_FILE, Trainer
 
+
 class DATask(NamedTuple):
     """A digit adaptation task: datasets, image channels and how the images are prepared."""
 
@@ -138,7 +139,7 @@ def load_domain_data(task: str, device: torch.device, profile: str | None = None
             splits[f"{key}_x"], splits[f"{key}_y"], sources[key] = _task_images(
                 task, load_images(name, split, profile=profile), device, image_size)
     if TASKS[task].balance_target:
-        proportions = torch.bincount(splits["source_y"].cpu(), minlength=10).double()
+        proportions = torch.bincount(splits["source_y"].cpu(), minlength=10).double()  # ten digit classes
         keep = proportional_subset(splits["target_y"].cpu(), proportions / proportions.sum()).to(device)
         splits["target_x"], splits["target_y"] = splits["target_x"][keep], splits["target_y"][keep]
         sources["target"] += ", resampled to the source's class proportions with its labels (oracle diagnostic)"

@@ -747,17 +747,16 @@ release_table("mnist_usps")
 
 # %% tags=["nbval-ignore-output"]
 framed_data = load_domain_data("mnist_usps_framed", ctx.device)
+framings = {"MNIST": mu_data.source_x, "USPS resized to 28×28": mu_data.target_x,
+            "USPS in a 20×20 box": framed_data.target_x}
 extents = {}
-for name, x in (("MNIST", mu_data.source_x), ("USPS resized to 28×28", mu_data.target_x),
-                ("USPS in a 20×20 box", framed_data.target_x)):
+fig, axes = plt.subplots(1, 3, figsize=(7.5, 2.6))
+for ax, (name, x) in zip(axes, framings.items()):
     height, width = ink_extent(x)
     extents[name] = {"ink height (px)": height.float().mean().item(), "ink width (px)": width.float().mean().item(),
                      "mean intensity": x.mean().item()}
-fig, axes = plt.subplots(1, 3, figsize=(7.5, 2.6))
-for ax, (name, x) in zip(axes, (("MNIST", mu_data.source_x), ("USPS resized", mu_data.target_x),
-                                ("USPS framed", framed_data.target_x))):
     ax.imshow(x.mean(0)[0].cpu(), cmap="magma", vmin=0, vmax=0.6)
-    ax.set_title(f"mean {name} image", fontsize=9)
+    ax.set_title(f"mean image: {name}", fontsize=9)
     ax.set_xticks([]), ax.set_yticks([])
 plt.tight_layout()
 plt.show()
