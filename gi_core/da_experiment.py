@@ -273,6 +273,11 @@ def tsne_coordinates(model: DANN | CDLM | None, data: DomainData, n_per_domain: 
             "domain": torch.cat([p[1] for p in parts]).tolist(), "label": torch.cat([p[2] for p in parts]).tolist()}
 
 
+def run_name(config: DAConfig, seed: int) -> str:
+    """``<task>_<label>_seed<k>``: the name of a run's record (``.json``) and checkpoint folder in a run directory."""
+    return f"{config.task}_{config.label}_seed{seed}"
+
+
 def run_methods(configs: list[DAConfig], seeds: list[int], data: DomainData, run_dir: Path | None = None,
                 progress: bool = True, a_distance_seed: int | None = 0) -> list[dict]:
     """Train and evaluate every configuration for every seed; one record per run.
@@ -284,7 +289,7 @@ def run_methods(configs: list[DAConfig], seeds: list[int], data: DomainData, run
     records, commit = [], git_commit()
     for config in configs:
         for seed in seeds:
-            name = f"{config.task}_{config.label}_seed{seed}"
+            name = run_name(config, seed)
             done = run_dir / f"{name}.json" if run_dir is not None else None
             if done is not None and done.exists():
                 record = json.loads(done.read_text())
@@ -340,7 +345,7 @@ def evaluate_stored_runs(plan: list[tuple[DAConfig, list[int]]], data: DomainDat
     records = []
     for config, seeds in plan:
         for seed in seeds:
-            state_file = run_dir / f"{config.task}_{config.label}_seed{seed}" / STATE_FILE
+            state_file = run_dir / run_name(config, seed) / STATE_FILE
             if not state_file.exists():
                 raise FileNotFoundError(f"no finished run of {config.label} (seed {seed}): {state_file} is missing; "
                                         f"train it first with reproduce()")
