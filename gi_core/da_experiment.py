@@ -393,11 +393,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     add_run_arguments(parser, steps=DAConfig.steps, batch_size=DAConfig.batch_size, run_dir="da",
                       result_help="result file stem (default da_<task>)")
+    parser.add_argument("--lambda-max", type=float, default=DAConfig.lambda_max,
+                        help="largest reversal coefficient of the adversarial methods (DANN, CDLM)")
     args = parser.parse_args(argv)
     if current_profile() != "full":
         parser.error("set GI_PROFILE=full: the reproduction needs the complete datasets")
     configs = [DAConfig(task=args.task, method=m, steps=args.steps, batch_size=args.batch_size, amp=args.amp,
-                        compile=args.compile, cdlm=BOOK_CDLM if m == "cdlm" else {}) for m in args.methods]
+                        compile=args.compile, cdlm=BOOK_CDLM if m == "cdlm" else {},
+                        lambda_max=args.lambda_max if m in ("dann", "cdlm") else DAConfig.lambda_max)
+               for m in args.methods]
     path = reproduce([(c, args.seeds) for c in configs], args.run_dir / args.task, args.result or f"da_{args.task}")
     print(f"wrote {path}")
 
