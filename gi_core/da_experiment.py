@@ -26,7 +26,14 @@ from torch import Tensor
 
 from gi_core.cdlm import CDLM, build_cdlm, cdlm_optimizers
 from gi_core.data import USPS_ESL_FOLDER, ImageData, data_root, load_images, load_usps_esl_variant
-from gi_core.domain_adaptation import DANN, a_distance, build_dann, dann_learning_rate, frame_digits, prepare_digits
+from gi_core.domain_adaptation import (
+    DANN,
+    a_distance,
+    build_dann,
+    dann_learning_rate,
+    frame_digits,
+    prepare_digits,
+)
 from gi_core.results import git_commit, provenance, summarize_runs, write_result
 from gi_core.runtime import add_run_arguments, current_profile, default_device, seed_everything
 from gi_core.trainer import STATE_FILE, Trainer
@@ -335,6 +342,17 @@ def reproduce(plan: list[tuple[DAConfig, list[int]]], run_dir: Path, result_name
     return write_result(result_name, metrics, meta)
 
 
+def load_stored_model(config: DAConfig, seed: int, data: DomainData, run_dir: Path) -> DANN | CDLM:
+    """The final model of a finished run (its last checkpoint in ``run_dir``), in evaluation mode on ``data``'s device."""
+    state_file = run_dir / run_name(config, seed) / STATE_FILE
+    if not state_file.exists():
+        raise FileNotFoundError(f"no finished run of {config.label} (seed {seed}): {state_file} is missing; "
+                                f"train it first with reproduce()")
+    model, _ = build_method(config, data)
+    model.load_state_dict(torch.load(state_file, map_location=data.source_x.device, weights_only=True)["model"])
+    return model.eval()
+
+
 def evaluate_stored_runs(plan: list[tuple[DAConfig, list[int]]], data: DomainData, run_dir: Path,
                          test_sets: dict[str, tuple[Tensor, Tensor]]) -> list[dict]:
     """Accuracy of every finished run of ``plan`` (its final checkpoint in ``run_dir``) on each labelled test set.
@@ -345,12 +363,7 @@ def evaluate_stored_runs(plan: list[tuple[DAConfig, list[int]]], data: DomainDat
     records = []
     for config, seeds in plan:
         for seed in seeds:
-            state_file = run_dir / run_name(config, seed) / STATE_FILE
-            if not state_file.exists():
-                raise FileNotFoundError(f"no finished run of {config.label} (seed {seed}): {state_file} is missing; "
-                                        f"train it first with reproduce()")
-            model, _ = build_method(config, data)
-            model.load_state_dict(torch.load(state_file, map_location=data.source_x.device, weights_only=True)["model"])
+            model = load_stored_model(config, seed, data, run_dir)
             record = {"model": config.label, "seed": seed}
             for name, (x, y) in test_sets.items():
                 record[f"{name}_accuracy"] = evaluate_method(
@@ -385,6 +398,77 @@ def release_check(plan: list[tuple[DAConfig, list[int]]], run_dir: Path, result_
                        "purpose": "diagnosis of the release mismatch; target labels measure, nothing is selected"},
                       sorted({seed for _, seeds in plan for seed in seeds}), device, time.perf_counter() - start)
     return write_result(result_name, {"summary": summarize_runs(records, names), "runs": records}, meta)
+
+
+def reverse_validate_runs(plan: list[tuple[DAConfig, list[int]]], data: DomainData, run_dir: Path,
+                          progress: bool = True) -> list[dict]:
+    """Reverse validation (Ganin et al., 2016, §5.1.5) of every finished source-only or DANN run of ``plan``.
+
+    For each run, the forward network labels the target training images; a *reverse* network of the same
+    configuration and seed is then trained with those pseudo-labelled target images as its source and the
+    source training images, unlabelled, as its target. Its accuracy on the labelled source test split (no
+    run trains on it) is the forward run's ``reverse_accuracy``: when the forward network labels the target
+    mostly right with features that carry over, the reverse network recovers the source classes. Reverse runs
+    are cached in ``run_dir`` as ``<run>_reverse``. Each record also holds the forward run's target test
+    accuracy and the accuracy of its pseudo-labels, which read target labels *only to measure* the choice.
+    """
+    if any(config.method not in ("source_only", "dann") for config, _ in plan):
+        raise ValueError(f"reverse validation compares source-only and DANN runs, got {sorted({c.method for c, _ in plan})}")
+    records = []
+    for config, seeds in plan:
+        for seed in seeds:
+            name = f"{run_name(config, seed)}_reverse"
+            if (run_dir / f"{name}.json").exists():
+                records.append(json.loads((run_dir / f"{name}.json").read_text()))
+                continue
+            forward = load_stored_model(config, seed, data, run_dir)
+            pseudo = forward.predict(data.target_x).to(data.target_x.device)
+            swapped = replace(data, source_x=data.target_x, source_y=pseudo, target_x=data.source_x)
+            reverse, _, seconds = train_method(config, swapped, seed, run_dir / name, progress)
+            record = {"model": config.label, "method": config.method, "seed": seed, "commit": git_commit(),
+                      "train_seconds": round(seconds, 2),
+                      "reverse_accuracy": (reverse.predict(data.source_test_x) == data.source_test_y.cpu()).float().mean().item(),
+                      "pseudo_label_accuracy": (pseudo == data.target_y).float().mean().item(),
+                      "target_accuracy": evaluate_method(forward, data)["target_accuracy"]}
+            (run_dir / f"{name}.json").write_text(json.dumps(record))
+            records.append(record)
+    return records
+
+
+def reverse_validation(plan: list[tuple[DAConfig, list[int]]], run_dir: Path, result_name: str,
+                       device: torch.device | None = None, progress: bool = True) -> Path:
+    """Reverse-validate the runs of one task (:func:`reverse_validate_runs`) and write ``results/<result_name>.json``.
+
+    The result holds every record, the summary over seeds, ``selected`` (the DANN configuration with the
+    highest mean reverse accuracy) and ``selected_any`` (source only competing too).
+    """
+    tasks = {config.task for config, _ in plan}
+    if len(tasks) != 1:
+        raise ValueError(f"one task per result file, got {sorted(tasks)}")
+    device, start = device or default_device(), time.perf_counter()
+    data = load_domain_data(tasks.pop(), device)
+    records = reverse_validate_runs(plan, data, run_dir, progress)
+    summary = summarize_runs(records, ("reverse_accuracy", "target_accuracy", "pseudo_label_accuracy"))
+    labels = [config.label for config, _ in plan]
+    metrics = {"summary": summary, "runs": records,
+               "selected": highest(summary, [c.label for c, _ in plan if c.method == "dann"], "reverse_accuracy"),
+               "selected_any": highest(summary, labels, "reverse_accuracy")}
+    meta = provenance({"runs": [asdict(c) | {"seeds": s} for c, s in plan], "data_sources": data.sources,
+                       "selection_rule": "highest mean reverse accuracy over seeds (source test labels, pseudo-labelled "
+                                         "target training images); target labels only measure the choice"},
+                      sorted({seed for _, seeds in plan for seed in seeds}), device, time.perf_counter() - start)
+    return write_result(result_name, metrics, meta)
+
+
+def highest(summary: dict[str, dict[str, list[float]]], labels: list[str], metric: str) -> str:
+    """The label among ``labels`` with the highest mean ``metric`` in a :func:`~gi_core.results.summarize_runs` table
+    (the first such label on ties)."""
+    if not labels:
+        raise ValueError("no candidate labels to choose from")
+    missing = [label for label in labels if metric not in summary.get(label, {})]
+    if missing:
+        raise KeyError(f"no {metric} for {missing} in the summary")
+    return max(labels, key=lambda label: summary[label][metric][0])
 
 
 def main(argv: list[str] | None = None) -> None:

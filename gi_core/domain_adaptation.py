@@ -1,4 +1,4 @@
-r"""Unsupervised domain adaptation: the gradient reversal layer, DANN and the proxy A-distance.
+r"""Unsupervised domain adaptation: the gradient reversal layer, DANN, and the proxy A-distance.
 
 Seed 004, Part 3: a labelled source :math:`\mathcal D_S`, an unlabelled target :math:`\mathcal D_T`, and the
 Ben-David et al. bound :math:`R_T(h)\le \hat R_S(h) + \text{complexity} + \hat d_{\mathcal H}(\mathcal D_S,
@@ -47,9 +47,11 @@ __all__ = [
     "build_dann",
     "dann_learning_rate",
     "discrimination_divergence",
+    "frame_digits",
     "grad_reverse",
     "grl_schedule",
     "h_divergence",
+    "ink_extent",
     "prepare_digits",
     "scale_gradient",
     "symmetric_difference_class",
@@ -614,3 +616,4 @@ def a_distance(
     raw = 2.0 * (1.0 - 2.0 * error)
     return ADistance(min(max(raw, 0.0), 2.0), raw, error, classifier, best_c,
                      len(x_train), len(source_test) + len(target_test))
+

@@ -15,10 +15,12 @@ from gi_core.da_experiment import (
     evaluate_method,
     evaluate_stored_runs,
     feature_a_distance,
+    highest,
     load_domain_data,
     paired_domains,
     proportional_subset,
     release_check,
+    reverse_validate_runs,
     run_methods,
     train_method,
     tsne_coordinates,
@@ -160,6 +162,37 @@ def test_stored_runs_are_re_evaluated_from_their_final_checkpoint(tmp_path, meth
 def test_release_check_needs_a_usps_target(tmp_path):
     with pytest.raises(ValueError, match="USPS as its target"):
         release_check([(DAConfig(task="usps_mnist"), [0])], tmp_path, "unused")
+
+def test_reverse_validation_trains_on_pseudo_labels_and_scores_on_source_test(tmp_path, monkeypatch):
+    import gi_core.da_experiment as da
+
+    data = toy_data()
+    config = DAConfig(method="dann", steps=6, batch_size=16, checkpoint_every=3)
+    (forward_record,) = run_methods([config], [1], data, tmp_path, progress=False, a_distance_seed=None)
+    (record,) = reverse_validate_runs([(config, [1])], data, tmp_path, progress=False)
+    pseudo = da.load_stored_model(config, 1, data, tmp_path).predict(data.target_x)
+    # the same reverse network, trained again by hand: target images with the forward network's labels as source
+    swapped = DomainData(data.target_x, pseudo, data.source_x, data.source_y, *(torch.empty(0),) * 4, {})
+    reverse, _, _ = train_method(config, swapped, 1, progress=False)
+    assert record["reverse_accuracy"] == (reverse.predict(data.source_test_x) == data.source_test_y).float().mean().item()
+    assert record["pseudo_label_accuracy"] == (pseudo == data.target_y).float().mean().item()
+    assert record["target_accuracy"] == forward_record["target_accuracy"]
+    assert (tmp_path / f"mnist_usps_{config.label}_seed1_reverse.json").exists()
+    monkeypatch.setattr(da, "train_method", lambda *args, **kwargs: pytest.fail("a cached reverse run was retrained"))
+    assert reverse_validate_runs([(config, [1])], data, tmp_path, progress=False) == [record]
+    with pytest.raises(ValueError, match="source-only and DANN"):
+        reverse_validate_runs([(DAConfig(method="target_only"), [0])], data, tmp_path)
+
+
+def test_highest_picks_the_largest_mean_and_names_what_is_missing():
+    summary = {"a": {"m": [0.7, 0.1, 3]}, "b": {"m": [0.9, 0.0, 3]}, "c": {"m": [0.8, 0.2, 3]}, "d": {}}
+    assert highest(summary, ["a", "b", "c"], "m") == "b"
+    assert highest(summary, ["a", "c"], "m") == "c"
+    with pytest.raises(KeyError, match="'d'"):
+        highest(summary, ["a", "d"], "m")
+    with pytest.raises(ValueError, match="no candidate"):
+        highest(summary, [], "m")
+
 
 def test_an_interrupted_run_resumes_bitwise(tmp_path, monkeypatch):
     from gi_core.trainer import Trainer
