@@ -32,6 +32,7 @@ from gi_core.domain_adaptation import (
     build_dann,
     dann_learning_rate,
     frame_digits,
+    joint_error,
     prepare_digits,
 )
 from gi_core.results import git_commit, provenance, summarize_runs, write_result
@@ -259,6 +260,20 @@ def feature_a_distance(model: DANN | CDLM | None, data: DomainData, max_per_doma
     return a_distance(source, target, max_per_domain=max_per_domain, seed=seed).value
 
 
+def feature_joint_error(model: DANN | CDLM | None, data: DomainData, max_per_domain: int = 2000,
+                        seed: int = 0) -> dict[str, float]:
+    """The adaptability term :math:`\\lambda^*` in the model's feature space (raw pixels for ``None``), on test images.
+
+    :func:`~gi_core.domain_adaptation.joint_error` on the features of at most ``max_per_domain`` source and
+    target test images with their labels: a diagnosis that reads target labels, never a selection rule.
+    """
+    if model is None:
+        source, target = data.source_test_x.flatten(1).cpu(), data.target_test_x.flatten(1).cpu()
+    else:
+        source, target = model.embed(data.source_test_x), model.embed(data.target_test_x)
+    return joint_error(source, data.source_test_y, target, data.target_test_y, max_per_domain=max_per_domain, seed=seed)
+
+
 def tsne_coordinates(model: DANN | CDLM | None, data: DomainData, n_per_domain: int = 500, seed: int = 0) -> dict[str, list]:
     """2-D t-SNE (scikit-learn, perplexity 30 or less for tiny samples, PCA start) of ``n_per_domain`` test images of each domain.
 
@@ -469,6 +484,34 @@ def highest(summary: dict[str, dict[str, list[float]]], labels: list[str], metri
     if missing:
         raise KeyError(f"no {metric} for {missing} in the summary")
     return max(labels, key=lambda label: summary[label][metric][0])
+
+
+def bound_terms(plan: list[tuple[DAConfig, list[int]]], run_dir: Path, result_name: str,
+                device: torch.device | None = None) -> Path:
+    """The measurable terms of the Ben-David bound for every finished run of one task, in its feature space.
+
+    Per run: the source and target test accuracies, the proxy A-distance of the test features
+    (:func:`feature_a_distance`) and the adaptability term (:func:`feature_joint_error`); the same two for the
+    raw pixels. Writes ``results/<result_name>.json``. Target labels are read to *measure*, never to choose.
+    """
+    tasks = {config.task for config, _ in plan}
+    if len(tasks) != 1:
+        raise ValueError(f"one task per result file, got {sorted(tasks)}")
+    device, start = device or default_device(), time.perf_counter()
+    data = load_domain_data(tasks.pop(), device)
+    records = []
+    for config, seeds in plan:
+        for seed in seeds:
+            model = load_stored_model(config, seed, data, run_dir)
+            records.append({"model": config.label, "seed": seed, **evaluate_method(model, data),
+                            "a_distance": feature_a_distance(model, data), **feature_joint_error(model, data)})
+    metrics = {"summary": summarize_runs(records, ("target_accuracy", "source_accuracy", "a_distance", "lambda_star",
+                                                   "source_error", "target_error")),
+               "runs": records, "raw": {"a_distance": feature_a_distance(None, data), **feature_joint_error(None, data)}}
+    meta = provenance({"runs": [asdict(c) | {"seeds": s} for c, s in plan], "data_sources": data.sources,
+                       "purpose": "diagnosis: terms of the Ben-David bound; target labels measure, nothing is selected"},
+                      sorted({seed for _, seeds in plan for seed in seeds}), device, time.perf_counter() - start)
+    return write_result(result_name, metrics, meta)
 
 
 def main(argv: list[str] | None = None) -> None:

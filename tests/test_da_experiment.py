@@ -11,10 +11,12 @@ from gi_core.cdlm import CDLM
 from gi_core.da_experiment import (
     DAConfig,
     DomainData,
+    bound_terms,
     build_method,
     evaluate_method,
     evaluate_stored_runs,
     feature_a_distance,
+    feature_joint_error,
     highest,
     load_domain_data,
     paired_domains,
@@ -25,7 +27,7 @@ from gi_core.da_experiment import (
     train_method,
     tsne_coordinates,
 )
-from gi_core.domain_adaptation import DANN
+from gi_core.domain_adaptation import DANN, joint_error
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -223,6 +225,23 @@ def test_feature_summaries_have_the_right_sizes():
     emb = tsne_coordinates(model, data, n_per_domain=12)
     assert len(emb["xy"]) == 24 and emb["domain"] == [1] * 12 + [0] * 12 and len(emb["label"]) == 24
     assert 0.0 <= feature_a_distance(None, data, max_per_domain=30) <= 2.0
+
+
+def test_feature_joint_error_reads_the_model_features_and_the_test_labels():
+    data = toy_data(n_test=60)
+    model, _, _ = train_method(DAConfig(method="source_only", steps=20, batch_size=16), data, 0, progress=False)
+    direct = joint_error(model.embed(data.source_test_x), data.source_test_y, model.embed(data.target_test_x),
+                         data.target_test_y)
+    assert feature_joint_error(model, data) == direct
+    raw = feature_joint_error(None, data)
+    assert raw == joint_error(data.source_test_x.flatten(1), data.source_test_y, data.target_test_x.flatten(1),
+                              data.target_test_y)
+    assert raw["lambda_star"] < 0.2  # the toy classes sit in one image row in both domains: pixels serve both
+
+
+def test_bound_terms_take_one_task(tmp_path):
+    with pytest.raises(ValueError, match="one task per result file"):
+        bound_terms([(DAConfig(task="usps_mnist"), [0]), (DAConfig(task="mnist_usps"), [0])], tmp_path, "unused")
 
 
 def test_command_line_refuses_the_quick_profile(monkeypatch, capsys):

@@ -26,6 +26,7 @@ from gi_core.domain_adaptation import (
     grl_schedule,
     h_divergence,
     ink_extent,
+    joint_error,
     prepare_digits,
     scale_gradient,
     symmetric_difference_class,
@@ -335,6 +336,38 @@ def test_a_distance_validates():
         a_distance(x[:5], x)
     with pytest.raises(ValueError, match="NaN"):
         a_distance(np.full((50, 3), np.nan), x)
+
+
+def clustered_features(n: int, classes: int, shift: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    centres = 4.0 * np.random.default_rng(99).normal(size=(classes, 5))  # the same class centres for every call
+    labels = rng.integers(0, classes, n)
+    return centres[labels] + rng.normal(size=(n, 5)) + shift, labels
+
+
+def test_joint_error_is_small_when_one_classifier_serves_both_domains():
+    (xs, ys), (xt, yt) = clustered_features(800, 3, 0.0, 0), clustered_features(800, 3, 0.5, 1)
+    result = joint_error(xs, ys, xt, yt)
+    assert result["lambda_star"] == result["source_error"] + result["target_error"] < 0.05
+
+
+def test_joint_error_is_one_when_the_target_relabels_the_source():
+    # the same feature distribution with the two classes swapped: every h has eps_S(h) + eps_T(h) = 1 in
+    # expectation; the held-out estimate deviates by sampling noise only (two errors on 1 000 points each)
+    (xs, ys), (xt, yt) = clustered_features(2000, 2, 0.0, 0), clustered_features(2000, 2, 0.0, 1)
+    assert abs(joint_error(xs, ys, xt, 1 - yt)["lambda_star"] - 1.0) < 0.08
+
+
+def test_joint_error_validates():
+    x, y = clustered_features(40, 2, 0.0, 0)
+    with pytest.raises(ValueError, match=r"target_labels must have shape \(40,\)"):
+        joint_error(x, y, x, y[:30])
+    with pytest.raises(ValueError, match="differ in width"):
+        joint_error(x, y, x[:, :3], y)
+    with pytest.raises(ValueError, match="test_fraction"):
+        joint_error(x, y, x, y, test_fraction=0.0)
+    with pytest.raises(ValueError, match="C must be positive"):
+        joint_error(x, y, x, y, C=-1.0)
 
 
 def thresholds(size: int) -> torch.Tensor:
