@@ -417,7 +417,7 @@ def release_check(plan: list[tuple[DAConfig, list[int]]], run_dir: Path, result_
 
 def reverse_validate_runs(plan: list[tuple[DAConfig, list[int]]], data: DomainData, run_dir: Path,
                           progress: bool = True) -> list[dict]:
-    """Reverse validation (Ganin et al., 2016, §5.1.5) of every finished source-only or DANN run of ``plan``.
+    """Reverse validation (Zhong et al., 2010; Ganin et al., 2016) of every finished source-only or DANN run of ``plan``.
 
     For each run, the forward network labels the target training images; a *reverse* network of the same
     configuration and seed is then trained with those pseudo-labelled target images as its source and the
