@@ -464,10 +464,9 @@ def reverse_validation(plan: list[tuple[DAConfig, list[int]]], run_dir: Path, re
     data = load_domain_data(tasks.pop(), device)
     records = reverse_validate_runs(plan, data, run_dir, progress)
     summary = summarize_runs(records, ("reverse_accuracy", "target_accuracy", "pseudo_label_accuracy"))
-    labels = [config.label for config, _ in plan]
     metrics = {"summary": summary, "runs": records,
                "selected": highest(summary, [c.label for c, _ in plan if c.method == "dann"], "reverse_accuracy"),
-               "selected_any": highest(summary, labels, "reverse_accuracy")}
+               "selected_any": highest(summary, [c.label for c, _ in plan], "reverse_accuracy")}
     meta = provenance({"runs": [asdict(c) | {"seeds": s} for c, s in plan], "data_sources": data.sources,
                        "selection_rule": "highest mean reverse accuracy over seeds (source test labels, pseudo-labelled "
                                          "target training images); target labels only measure the choice"},

@@ -1,4 +1,4 @@
-r"""Unsupervised domain adaptation: the gradient reversal layer, DANN, and the proxy A-distance.
+r"""Unsupervised domain adaptation: the gradient reversal layer, DANN and the proxy A-distance.
 
 Seed 004, Part 3: a labelled source :math:`\mathcal D_S`, an unlabelled target :math:`\mathcal D_T`, and the
 Ben-David et al. bound :math:`R_T(h)\le \hat R_S(h) + \text{complexity} + \hat d_{\mathcal H}(\mathcal D_S,
@@ -51,8 +51,8 @@ __all__ = [
     "grad_reverse",
     "grl_schedule",
     "h_divergence",
-    "joint_error",
     "ink_extent",
+    "joint_error",
     "prepare_digits",
     "scale_gradient",
     "symmetric_difference_class",
@@ -674,4 +674,3 @@ def a_distance(
     raw = 2.0 * (1.0 - 2.0 * error)
     return ADistance(min(max(raw, 0.0), 2.0), raw, error, classifier, best_c,
                      len(x_train), len(source_test) + len(target_test))
-

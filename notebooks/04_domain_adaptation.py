@@ -935,9 +935,9 @@ for run in terms["metrics"]["runs"] + reverse["metrics"]["runs"]:
 #
 # The alignment buys domain confusion with class structure, and the target accuracy falls with every
 # step (0.930, 0.928, 0.891, 0.862). With $\lambda_{\max}=0.1$ the features still separate the domains
-# (A-distance 1.98, as for source only): that network is source only in all but name. The bound itself
-# is vacuous for every setting ($\varepsilon_S+\tfrac12 d_A+\lambda^*>1$), so it cannot rank them; its
-# terms show the mechanism.
+# (A-distance 1.98, as for source only): that network is source only in all but name. The bound itself,
+# $\varepsilon_S+\tfrac12 d_A+\lambda^*$, comes to between 1.00 and 1.10 for every setting, which says
+# nothing about an error rate, so it cannot rank them; its terms show the mechanism.
 #
 # **Framed MNIST→USPS leaves DANN little to gain.** Source only is at 0.930 and the target-only bound of
 # this network at 0.950: two points of headroom. The settings that align the features measurably (0.3 and
