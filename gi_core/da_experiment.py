@@ -239,13 +239,25 @@ def train_method(config: DAConfig, data: DomainData, seed: int, checkpoint_dir: 
     return model, trainer, time.perf_counter() - start
 
 
+def accuracy(model: DANN | CDLM, x: Tensor, y: Tensor) -> float:
+    """The fraction of ``x`` that ``model.predict`` labels ``y``."""
+    return (model.predict(x) == y.cpu()).float().mean().item()
+
+
 def evaluate_method(model: DANN | CDLM, data: DomainData) -> dict[str, float]:
     """Accuracy on the target and source test splits (CDLM classifies its translations :math:`\\tilde x_{ts}`)."""
     with torch.random.fork_rng():  # every device's generator is restored afterwards
         torch.manual_seed(0)  # CDLM's test-time noise gamma2 * eps, fixed for a reproducible number
-        target = (model.predict(data.target_test_x) == data.target_test_y.cpu()).float().mean().item()
-        source = (model.predict(data.source_test_x) == data.source_test_y.cpu()).float().mean().item()
+        target = accuracy(model, data.target_test_x, data.target_test_y)
+        source = accuracy(model, data.source_test_x, data.source_test_y)
     return {"target_accuracy": target, "source_accuracy": source}
+
+
+def evaluation_features(model: DANN | CDLM | None, data: DomainData) -> tuple[Tensor, Tensor]:
+    """Source and target test images as CPU rows: the model's features (:meth:`embed`), or raw pixels for ``None``."""
+    if model is None:
+        return data.source_test_x.flatten(1).cpu(), data.target_test_x.flatten(1).cpu()
+    return model.embed(data.source_test_x), model.embed(data.target_test_x)
 
 
 def feature_a_distance(model: DANN | CDLM | None, data: DomainData, max_per_domain: int = 1000, seed: int = 0) -> float:
@@ -253,10 +265,7 @@ def feature_a_distance(model: DANN | CDLM | None, data: DomainData, max_per_doma
 
     Test images of both domains (no labels used); a linear SVM as in :func:`~gi_core.domain_adaptation.a_distance`.
     """
-    if model is None:
-        source, target = data.source_test_x.flatten(1).cpu(), data.target_test_x.flatten(1).cpu()
-    else:
-        source, target = model.embed(data.source_test_x), model.embed(data.target_test_x)
+    source, target = evaluation_features(model, data)
     return a_distance(source, target, max_per_domain=max_per_domain, seed=seed).value
 
 
@@ -267,10 +276,7 @@ def feature_joint_error(model: DANN | CDLM | None, data: DomainData, max_per_dom
     :func:`~gi_core.domain_adaptation.joint_error` on the features of at most ``max_per_domain`` source and
     target test images with their labels: a diagnosis that reads target labels, never a selection rule.
     """
-    if model is None:
-        source, target = data.source_test_x.flatten(1).cpu(), data.target_test_x.flatten(1).cpu()
-    else:
-        source, target = model.embed(data.source_test_x), model.embed(data.target_test_x)
+    source, target = evaluation_features(model, data)
     return joint_error(source, data.source_test_y, target, data.target_test_y, max_per_domain=max_per_domain, seed=seed)
 
 
@@ -334,6 +340,22 @@ def run_methods(configs: list[DAConfig], seeds: list[int], data: DomainData, run
     return records
 
 
+def single_task(plan: list[tuple[DAConfig, list[int]]]) -> str:
+    """The one task every configuration of ``plan`` belongs to (a result file holds one task), or raise."""
+    tasks = {config.task for config, _ in plan}
+    if len(tasks) != 1:
+        raise ValueError(f"one task per result file, got {sorted(tasks)}")
+    return tasks.pop()
+
+
+def plan_provenance(plan: list[tuple[DAConfig, list[int]]], data_sources: dict[str, str], device: torch.device,
+                    start: float, **notes: str) -> dict:
+    """:func:`~gi_core.results.provenance` of a plan's result: its configurations with their seeds, where the data
+    came from, ``notes`` (selection rule, purpose) and the wall time since ``start`` (``time.perf_counter()``)."""
+    return provenance({"runs": [asdict(c) | {"seeds": s} for c, s in plan], "data_sources": data_sources, **notes},
+                      sorted({seed for _, seeds in plan for seed in seeds}), device, time.perf_counter() - start)
+
+
 def reproduce(plan: list[tuple[DAConfig, list[int]]], run_dir: Path, result_name: str,
               device: torch.device | None = None, progress: bool = True) -> Path:
     """Run every ``(configuration, seeds)`` of one task and write ``results/<result_name>.json`` with provenance.
@@ -341,19 +363,14 @@ def reproduce(plan: list[tuple[DAConfig, list[int]]], run_dir: Path, result_name
     The result holds each run's record (with the commit it ran at), the summary over seeds per configuration
     (:func:`~gi_core.results.summarize_runs`), and the proxy A-distance and t-SNE of the raw test images.
     """
-    tasks = {config.task for config, _ in plan}
-    if len(tasks) != 1:
-        raise ValueError(f"one task per result file, got {sorted(tasks)}")
     device = device or default_device()
     commit, start = git_commit(), time.perf_counter()
-    data = load_domain_data(tasks.pop(), device)
+    data = load_domain_data(single_task(plan), device)
     records = [record for config, seeds in plan for record in run_methods([config], seeds, data, run_dir, progress)]
     metrics = {"summary": summarize_runs(records, METRICS), "runs": records,
                "a_distance_raw": feature_a_distance(None, data), "tsne_raw": tsne_coordinates(None, data)}
-    meta = provenance({"runs": [asdict(c) | {"seeds": s} for c, s in plan], "data_sources": data.sources,
-                       "selection_rule": "final iterate after a fixed number of steps; no target labels"},
-                      sorted({seed for _, seeds in plan for seed in seeds}), device,
-                      time.perf_counter() - start) | {"commit": commit}
+    meta = plan_provenance(plan, data.sources, device, start,
+                           selection_rule="final iterate after a fixed number of steps; no target labels") | {"commit": commit}
     return write_result(result_name, metrics, meta)
 
 
@@ -397,10 +414,9 @@ def release_check(plan: list[tuple[DAConfig, list[int]]], run_dir: Path, result_
     test images (``target``), on the same 2 007 images in the ESL release (``esl_test``) and on the target
     training images (``target_train``). It reads target labels to *measure*, never to choose anything.
     """
-    tasks = {config.task for config, _ in plan}
-    if len(tasks) != 1 or TASKS[next(iter(tasks))].target != "usps":
-        raise ValueError(f"one task with USPS as its target, got {sorted(tasks)}")
-    task, device, start = tasks.pop(), device or default_device(), time.perf_counter()
+    task, device, start = single_task(plan), device or default_device(), time.perf_counter()
+    if TASKS[task].target != "usps":
+        raise ValueError(f"release_check needs a task with USPS as its target, got {task}")
     data = load_domain_data(task, device)
     esl_x, esl_y, esl_source = _task_images(
         task, load_usps_esl_variant("test", data_root() / USPS_ESL_FOLDER), device, data.target_x.shape[-1])
@@ -408,10 +424,8 @@ def release_check(plan: list[tuple[DAConfig, list[int]]], run_dir: Path, result_
                                                           "esl_test": (esl_x, esl_y),
                                                           "target_train": (data.target_x, data.target_y)})
     names = ("target_accuracy", "esl_test_accuracy", "target_train_accuracy")
-    meta = provenance({"runs": [asdict(c) | {"seeds": s} for c, s in plan],
-                       "data_sources": data.sources | {"esl_test": esl_source},
-                       "purpose": "diagnosis of the release mismatch; target labels measure, nothing is selected"},
-                      sorted({seed for _, seeds in plan for seed in seeds}), device, time.perf_counter() - start)
+    meta = plan_provenance(plan, data.sources | {"esl_test": esl_source}, device, start,
+                           purpose="diagnosis of the release mismatch; target labels measure, nothing is selected")
     return write_result(result_name, {"summary": summarize_runs(records, names), "runs": records}, meta)
 
 
@@ -442,7 +456,7 @@ def reverse_validate_runs(plan: list[tuple[DAConfig, list[int]]], data: DomainDa
             reverse, _, seconds = train_method(config, swapped, seed, run_dir / name, progress)
             record = {"model": config.label, "method": config.method, "seed": seed, "commit": git_commit(),
                       "train_seconds": round(seconds, 2),
-                      "reverse_accuracy": (reverse.predict(data.source_test_x) == data.source_test_y.cpu()).float().mean().item(),
+                      "reverse_accuracy": accuracy(reverse, data.source_test_x, data.source_test_y),
                       "pseudo_label_accuracy": (pseudo == data.target_y).float().mean().item(),
                       "target_accuracy": evaluate_method(forward, data)["target_accuracy"]}
             (run_dir / f"{name}.json").write_text(json.dumps(record))
@@ -457,20 +471,16 @@ def reverse_validation(plan: list[tuple[DAConfig, list[int]]], run_dir: Path, re
     The result holds every record, the summary over seeds, ``selected`` (the DANN configuration with the
     highest mean reverse accuracy) and ``selected_any`` (source only competing too).
     """
-    tasks = {config.task for config, _ in plan}
-    if len(tasks) != 1:
-        raise ValueError(f"one task per result file, got {sorted(tasks)}")
     device, start = device or default_device(), time.perf_counter()
-    data = load_domain_data(tasks.pop(), device)
+    data = load_domain_data(single_task(plan), device)
     records = reverse_validate_runs(plan, data, run_dir, progress)
     summary = summarize_runs(records, ("reverse_accuracy", "target_accuracy", "pseudo_label_accuracy"))
     metrics = {"summary": summary, "runs": records,
                "selected": highest(summary, [c.label for c, _ in plan if c.method == "dann"], "reverse_accuracy"),
                "selected_any": highest(summary, [c.label for c, _ in plan], "reverse_accuracy")}
-    meta = provenance({"runs": [asdict(c) | {"seeds": s} for c, s in plan], "data_sources": data.sources,
-                       "selection_rule": "highest mean reverse accuracy over seeds (source test labels, pseudo-labelled "
-                                         "target training images); target labels only measure the choice"},
-                      sorted({seed for _, seeds in plan for seed in seeds}), device, time.perf_counter() - start)
+    meta = plan_provenance(plan, data.sources, device, start,
+                           selection_rule="highest mean reverse accuracy over seeds (source test labels, pseudo-labelled "
+                                          "target training images); target labels only measure the choice")
     return write_result(result_name, metrics, meta)
 
 
@@ -493,11 +503,8 @@ def bound_terms(plan: list[tuple[DAConfig, list[int]]], run_dir: Path, result_na
     (:func:`feature_a_distance`) and the adaptability term (:func:`feature_joint_error`); the same two for the
     raw pixels. Writes ``results/<result_name>.json``. Target labels are read to *measure*, never to choose.
     """
-    tasks = {config.task for config, _ in plan}
-    if len(tasks) != 1:
-        raise ValueError(f"one task per result file, got {sorted(tasks)}")
     device, start = device or default_device(), time.perf_counter()
-    data = load_domain_data(tasks.pop(), device)
+    data = load_domain_data(single_task(plan), device)
     records = []
     for config, seeds in plan:
         for seed in seeds:
@@ -507,9 +514,8 @@ def bound_terms(plan: list[tuple[DAConfig, list[int]]], run_dir: Path, result_na
     metrics = {"summary": summarize_runs(records, ("target_accuracy", "source_accuracy", "a_distance", "lambda_star",
                                                    "source_error", "target_error")),
                "runs": records, "raw": {"a_distance": feature_a_distance(None, data), **feature_joint_error(None, data)}}
-    meta = provenance({"runs": [asdict(c) | {"seeds": s} for c, s in plan], "data_sources": data.sources,
-                       "purpose": "diagnosis: terms of the Ben-David bound; target labels measure, nothing is selected"},
-                      sorted({seed for _, seeds in plan for seed in seeds}), device, time.perf_counter() - start)
+    meta = plan_provenance(plan, data.sources, device, start,
+                           purpose="diagnosis: terms of the Ben-David bound; target labels measure, nothing is selected")
     return write_result(result_name, metrics, meta)
 
 
