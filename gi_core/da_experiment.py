@@ -17,6 +17,7 @@ import argparse
 import json
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
@@ -218,9 +219,10 @@ def build_method(config: DAConfig, data: DomainData) -> tuple[DANN | CDLM, dict[
     return model.to(data.source_x.device), optimizers
 
 
-def train_method(config: DAConfig, data: DomainData, seed: int, checkpoint_dir: Path | None = None,
-                 progress: bool = True) -> tuple[DANN | CDLM, Trainer, float]:
-    """Train ``config.method`` for ``config.steps`` steps (resuming from ``checkpoint_dir`` if it holds a checkpoint)."""
+def method_trainer(config: DAConfig, data: DomainData, seed: int, checkpoint_dir: Path | None = None,
+                   progress: bool = True, log_every: int = 100) -> tuple[DANN | CDLM, Trainer]:
+    """A seeded, untrained model of ``config`` with its :class:`~gi_core.trainer.Trainer` (batches, schedules over
+    ``config.steps``, checkpoints in ``checkpoint_dir``)."""
     seed_everything(seed)
     model, optimizers = build_method(config, data)
     if config.method == "target_only":  # the upper bound: labelled target images in the source slot
@@ -229,12 +231,19 @@ def train_method(config: DAConfig, data: DomainData, seed: int, checkpoint_dir: 
         tensors = paired_domains((data.source_x, data.source_y), (data.target_x,), seed)
     steps = config.steps
     trainer = Trainer(model, optimizers, tensors, config.batch_size, seed=seed, checkpoint_dir=checkpoint_dir,
-                      checkpoint_every=config.checkpoint_every if checkpoint_dir else 0, log_every=100,
+                      checkpoint_every=config.checkpoint_every if checkpoint_dir else 0, log_every=log_every,
                       progress=progress, amp=config.amp, compile=config.compile,
                       lr_schedule=lambda step: dann_learning_rate(min(step / steps, 1.0), 1.0))
+    return model, trainer
+
+
+def train_method(config: DAConfig, data: DomainData, seed: int, checkpoint_dir: Path | None = None,
+                 progress: bool = True) -> tuple[DANN | CDLM, Trainer, float]:
+    """Train ``config.method`` for ``config.steps`` steps (resuming from ``checkpoint_dir`` if it holds a checkpoint)."""
+    model, trainer = method_trainer(config, data, seed, checkpoint_dir, progress)
     trainer.resume()
     start = time.perf_counter()
-    trainer.fit(steps)
+    trainer.fit(config.steps)
     model.eval()
     return model, trainer, time.perf_counter() - start
 
@@ -385,6 +394,14 @@ def load_stored_model(config: DAConfig, seed: int, data: DomainData, run_dir: Pa
     return model.eval()
 
 
+def stored_models(plan: list[tuple[DAConfig, list[int]]], data: DomainData,
+                  run_dir: Path) -> Iterator[tuple[DAConfig, int, DANN | CDLM]]:
+    """Every finished run of ``plan`` as ``(config, seed, model)``, one at a time (:func:`load_stored_model`)."""
+    for config, seeds in plan:
+        for seed in seeds:
+            yield config, seed, load_stored_model(config, seed, data, run_dir)
+
+
 def evaluate_stored_runs(plan: list[tuple[DAConfig, list[int]]], data: DomainData, run_dir: Path,
                          test_sets: dict[str, tuple[Tensor, Tensor]]) -> list[dict]:
     """Accuracy of every finished run of ``plan`` (its final checkpoint in ``run_dir``) on each labelled test set.
@@ -393,14 +410,12 @@ def evaluate_stored_runs(plan: list[tuple[DAConfig, list[int]]], data: DomainDat
     :func:`evaluate_method` evaluates the target test split (CDLM's test-time noise fixed).
     """
     records = []
-    for config, seeds in plan:
-        for seed in seeds:
-            model = load_stored_model(config, seed, data, run_dir)
-            record = {"model": config.label, "seed": seed}
-            for name, (x, y) in test_sets.items():
-                record[f"{name}_accuracy"] = evaluate_method(
-                    model, replace(data, target_test_x=x, target_test_y=y))["target_accuracy"]
-            records.append(record)
+    for config, seed, model in stored_models(plan, data, run_dir):
+        record = {"model": config.label, "seed": seed}
+        for name, (x, y) in test_sets.items():
+            record[f"{name}_accuracy"] = evaluate_method(
+                model, replace(data, target_test_x=x, target_test_y=y))["target_accuracy"]
+        records.append(record)
     return records
 
 
@@ -505,12 +520,9 @@ def bound_terms(plan: list[tuple[DAConfig, list[int]]], run_dir: Path, result_na
     """
     device, start = device or default_device(), time.perf_counter()
     data = load_domain_data(single_task(plan), device)
-    records = []
-    for config, seeds in plan:
-        for seed in seeds:
-            model = load_stored_model(config, seed, data, run_dir)
-            records.append({"model": config.label, "seed": seed, **evaluate_method(model, data),
-                            "a_distance": feature_a_distance(model, data), **feature_joint_error(model, data)})
+    records = [{"model": config.label, "seed": seed, **evaluate_method(model, data),
+                "a_distance": feature_a_distance(model, data), **feature_joint_error(model, data)}
+               for config, seed, model in stored_models(plan, data, run_dir)]
     metrics = {"summary": summarize_runs(records, ("target_accuracy", "source_accuracy", "a_distance", "lambda_star",
                                                    "source_error", "target_error")),
                "runs": records, "raw": {"a_distance": feature_a_distance(None, data), **feature_joint_error(None, data)}}
@@ -527,11 +539,13 @@ def main(argv: list[str] | None = None) -> None:
                       result_help="result file stem (default da_<task>)")
     parser.add_argument("--lambda-max", type=float, default=DAConfig.lambda_max,
                         help="largest reversal coefficient of the adversarial methods (DANN, CDLM)")
+    parser.add_argument("--lr", type=float, default=DAConfig.lr,
+                        help="initial learning rate mu_0 of the SGD optimizer (every method; CDLM's encoder and discriminator)")
     args = parser.parse_args(argv)
     if current_profile() != "full":
         parser.error("set GI_PROFILE=full: the reproduction needs the complete datasets")
     configs = [DAConfig(task=args.task, method=m, steps=args.steps, batch_size=args.batch_size, amp=args.amp,
-                        compile=args.compile, cdlm=BOOK_CDLM if m == "cdlm" else {},
+                        compile=args.compile, lr=args.lr, cdlm=BOOK_CDLM if m == "cdlm" else {},
                         lambda_max=args.lambda_max if m in ("dann", "cdlm") else DAConfig.lambda_max)
                for m in args.methods]
     path = reproduce([(c, args.seeds) for c in configs], args.run_dir / args.task, args.result or f"da_{args.task}")

@@ -47,3 +47,14 @@ def eval_mode(module: nn.Module) -> Iterator[None]:
             yield
     finally:
         module.train(was_training)
+
+
+def inactive_fraction(activations: Tensor) -> float:
+    """Fraction of units (columns of ``activations`` flattened to ``(N, -1)``) that are exactly 0 on every row.
+
+    After a ReLU such a unit is *dead* on these inputs: it passes no signal forward and no gradient back, so
+    nothing trained through it can revive it.
+    """
+    if activations.ndim < 2 or activations.shape[0] == 0 or activations[0].numel() == 0:
+        raise ValueError(f"activations must be (N, ...) with N >= 1 and at least one unit, got {tuple(activations.shape)}")
+    return (activations.flatten(1) == 0).all(0).float().mean().item()
