@@ -237,3 +237,20 @@ def test_command_line_refuses_the_quick_profile(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         main(["--task", "usps_mnist", "--steps", "10"])
     assert "set GI_PROFILE=full" in capsys.readouterr().err
+
+
+def test_command_line_builds_each_method_with_its_learning_rate_and_reversal(monkeypatch, tmp_path):
+    import gi_core.da_experiment as da
+
+    plans = []
+    monkeypatch.setenv("GI_PROFILE", "full")
+    monkeypatch.setattr(da, "reproduce", lambda plan, run_dir, name: plans.append((plan, run_dir, name)) or tmp_path)
+    da.main(["--task", "mnist_usps_framed", "--methods", "source_only", "dann", "cdlm", "--lambda-max", "0.3",
+             "--run-dir", str(tmp_path), "--seeds", "0", "1"])
+    plan, run_dir, name = plans[-1]
+    assert {c.method: (c.lr, c.lambda_max) for c, _ in plan} == {
+        "source_only": (0.01, 1.0), "dann": (0.01, 0.3), "cdlm": (da.BOOK_CDLM_LR, 0.3)}
+    assert [seeds for _, seeds in plan] == [[0, 1]] * 3 and name == "da_mnist_usps_framed"
+    assert run_dir == tmp_path / "mnist_usps_framed" and plan[2][0].cdlm == da.BOOK_CDLM
+    da.main(["--task", "mnist_usps_framed", "--methods", "dann", "cdlm", "--lr", "0.005", "--run-dir", str(tmp_path)])
+    assert [c.lr for c, _ in plans[-1][0]] == [0.005, 0.005]
