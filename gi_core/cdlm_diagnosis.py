@@ -91,6 +91,8 @@ def translation_diagnosis(model: CDLM, data: DomainData, probe_size: int = 5000,
 def representation_health(model: CDLM, data: DomainData, max_per_domain: int | None = None) -> dict[str, float]:
     """``inactive_units`` and ``h_spread`` of :func:`translation_diagnosis` on the first ``max_per_domain`` (all for
     ``None``) source and target test images: no labels are read."""
+    if not isinstance(model, CDLM):
+        raise TypeError(f"representation_health needs a CDLM model, got {type(model).__name__}")
     images = [x[:max_per_domain] for x in (data.source_test_x, data.target_test_x)]
     with eval_mode(model):
         hidden = torch.cat([apply_in_batches(model.encoder.body, x) for x in images])

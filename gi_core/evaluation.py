@@ -52,8 +52,8 @@ def eval_mode(module: nn.Module) -> Iterator[None]:
 def inactive_fraction(activations: Tensor) -> float:
     """Fraction of units (columns of ``activations`` flattened to ``(N, -1)``) that are exactly 0 on every row.
 
-    After a ReLU such a unit is *dead* on these inputs: it passes no signal forward and no gradient back, so
-    nothing trained through it can revive it.
+    After a ReLU such a unit is *dead* on these inputs: it passes no signal forward and its own weights receive no
+    gradient, so only a change in the layers below it can bring it back.
     """
     if activations.ndim < 2 or activations.shape[0] == 0 or activations[0].numel() == 0:
         raise ValueError(f"activations must be (N, ...) with N >= 1 and at least one unit, got {tuple(activations.shape)}")
