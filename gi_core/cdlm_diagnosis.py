@@ -19,13 +19,14 @@ from gi_core.cdlm import CDLM
 from gi_core.da_experiment import (
     DAConfig,
     DomainData,
-    evaluate_method,
+    accuracy,
     evaluation_features,
     load_domain_data,
     method_trainer,
     plan_provenance,
     single_task,
     stored_models,
+    predict_test_splits,
 )
 from gi_core.evaluation import apply_in_batches, eval_mode, inactive_fraction
 from gi_core.probe import linear_probe_accuracy
@@ -43,7 +44,7 @@ def translation_diagnosis(model: CDLM, data: DomainData, probe_size: int = 5000,
     CDLM labels a target image by classifying its translation :math:`D_\theta(\gamma_1h_t+\gamma_2\varepsilon)`.
     Returns, on the test splits:
 
-    * ``target_accuracy``, ``source_accuracy``: through the translations (:func:`evaluate_method`);
+    * ``target_accuracy``, ``source_accuracy``: through the translations (:func:`~gi_core.da_experiment.evaluate_method`);
     * ``untranslated_target_accuracy``, ``untranslated_source_accuracy``: the same classifier on the raw images
       (it is trained on source images as well with ``classifier_input="both"``, a source-only classifier then);
     * ``lost_by_translation`` and ``gained_by_translation``: the fractions of target test images that the classifier
@@ -67,20 +68,19 @@ def translation_diagnosis(model: CDLM, data: DomainData, probe_size: int = 5000,
     generator = torch.Generator().manual_seed(seed)
     rows = torch.randperm(data.source_x.shape[0], generator=generator)[:probe_size].to(data.source_x.device)
     with eval_mode(model):
-        raw = {name: apply_in_batches(lambda b: model.classifier(b).argmax(-1), x) == y.cpu()
-               for name, x, y in (("target", data.target_test_x, data.target_test_y),
-                                  ("source", data.source_test_x, data.source_test_y))}
-    with torch.random.fork_rng():
-        torch.manual_seed(0)  # the test-time noise of evaluate_method
-        translated = model.predict(data.target_test_x) == data.target_test_y.cpu()
+        raw_target, raw_source = (apply_in_batches(lambda b: model.classifier(b).argmax(-1), x)
+                                  for x in (data.target_test_x, data.source_test_x))
+    target, source = predict_test_splits(model, data)  # through the translations, as evaluate_method
+    raw_right, translated_right = raw_target == data.target_test_y.cpu(), target == data.target_test_y.cpu()
     h_source, h_target = evaluation_features(model, data)
     h_probe = model.embed(data.source_x[rows])
     return {
-        **evaluate_method(model, data),
-        "untranslated_target_accuracy": raw["target"].float().mean().item(),
-        "untranslated_source_accuracy": raw["source"].float().mean().item(),
-        "lost_by_translation": (raw["target"] & ~translated).float().mean().item(),
-        "gained_by_translation": (~raw["target"] & translated).float().mean().item(),
+        "target_accuracy": accuracy(target, data.target_test_y),
+        "source_accuracy": accuracy(source, data.source_test_y),
+        "untranslated_target_accuracy": accuracy(raw_target, data.target_test_y),
+        "untranslated_source_accuracy": accuracy(raw_source, data.source_test_y),
+        "lost_by_translation": (raw_right & ~translated_right).float().mean().item(),
+        "gained_by_translation": (~raw_right & translated_right).float().mean().item(),
         "probe_source": linear_probe_accuracy(h_probe, data.source_y[rows], h_source, data.source_test_y),
         "probe_transfer": linear_probe_accuracy(h_probe, data.source_y[rows], h_target, data.target_test_y),
         "probe_target": linear_probe_accuracy(model.embed(data.target_x), data.target_y, h_target, data.target_test_y),

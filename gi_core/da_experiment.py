@@ -252,18 +252,22 @@ def train_method(config: DAConfig, data: DomainData, seed: int, checkpoint_dir: 
     return model, trainer, time.perf_counter() - start
 
 
-def accuracy(model: DANN | CDLM, x: Tensor, y: Tensor) -> float:
-    """The fraction of ``x`` that ``model.predict`` labels ``y``."""
-    return (model.predict(x) == y.cpu()).float().mean().item()
+def accuracy(predictions: Tensor, labels: Tensor) -> float:
+    """The fraction of ``predictions`` (on the CPU, as ``predict`` returns them) equal to ``labels``."""
+    return (predictions == labels.cpu()).float().mean().item()
+
+
+def predict_test_splits(model: DANN | CDLM, data: DomainData) -> tuple[Tensor, Tensor]:
+    """``model.predict`` on the target and then the source test split, CDLM's test-time noise fixed."""
+    with torch.random.fork_rng():  # every device's generator is restored afterwards
+        torch.manual_seed(0)  # CDLM's test-time noise gamma2 * eps, fixed for a reproducible number
+        return model.predict(data.target_test_x), model.predict(data.source_test_x)
 
 
 def evaluate_method(model: DANN | CDLM, data: DomainData) -> dict[str, float]:
     """Accuracy on the target and source test splits (CDLM classifies its translations :math:`\\tilde x_{ts}`)."""
-    with torch.random.fork_rng():  # every device's generator is restored afterwards
-        torch.manual_seed(0)  # CDLM's test-time noise gamma2 * eps, fixed for a reproducible number
-        target = accuracy(model, data.target_test_x, data.target_test_y)
-        source = accuracy(model, data.source_test_x, data.source_test_y)
-    return {"target_accuracy": target, "source_accuracy": source}
+    target, source = predict_test_splits(model, data)
+    return {"target_accuracy": accuracy(target, data.target_test_y), "source_accuracy": accuracy(source, data.source_test_y)}
 
 
 def evaluation_features(model: DANN | CDLM | None, data: DomainData) -> tuple[Tensor, Tensor]:
@@ -475,7 +479,7 @@ def reverse_validate_runs(plan: list[tuple[DAConfig, list[int]]], data: DomainDa
             reverse, _, seconds = train_method(config, swapped, seed, run_dir / name, progress)
             record = {"model": config.label, "method": config.method, "seed": seed, "commit": git_commit(),
                       "train_seconds": round(seconds, 2),
-                      "reverse_accuracy": accuracy(reverse, data.source_test_x, data.source_test_y),
+                      "reverse_accuracy": accuracy(reverse.predict(data.source_test_x), data.source_test_y),
                       "pseudo_label_accuracy": (pseudo == data.target_y).float().mean().item(),
                       "target_accuracy": evaluate_method(forward, data)["target_accuracy"]}
             (run_dir / f"{name}.json").write_text(json.dumps(record))
