@@ -118,7 +118,7 @@ def write_split(folder: Path, split: str, x: np.ndarray, y: np.ndarray, crops: n
 def main(argv: Sequence[str] | None = None) -> None:
     import PIL
 
-    from gi_core.data import DATASETS, built_data_root, data_root, load_images
+    from gi_core.data.images import DATASETS, built_data_root, data_root, load_images
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source-root", default=None, help="folder with MNIST/ and BSDS500/ (default: $GI_DATA_ROOT)")

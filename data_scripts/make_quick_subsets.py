@@ -1,7 +1,7 @@
 """Build the small real subsets that the quick profile and the tests use.
 
-Reads the complete datasets through torchvision (``gi_core.data.load_images`` with the full
-profile, no download) and writes ``gi_core/quick_data/<name>.npz`` with uint8 images,
+Reads the complete datasets through torchvision (``gi_core.data.images.load_images`` with the full
+profile, no download) and writes ``gi_core/data/quick/<name>.npz`` with uint8 images,
 int64 labels and a JSON ``info`` record (source, seed, sizes, licence). Run from the
 repository root, for example::
 
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gi_core.data import (
+from gi_core.data.images import (
     DATASETS,
     QUICK_DATA_DIR,
     DatasetUnavailableError,

@@ -3,12 +3,15 @@
 A result file ``results/<name>.json`` holds the metrics of one experiment together with
 the configuration, seed(s), git commit, device, library versions and wall time that
 produced them, so that the rendered book can show real full-profile numbers even when
-it is built on a machine without a GPU.
+it is built on a machine without a GPU. The source works' own tables, transcribed, live in
+``results/reference/<name>.json`` and are read with :func:`read_reference`; :func:`compare_with_reference`
+sets a summary beside one of them.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import platform
 import subprocess
 from datetime import datetime, timezone
@@ -22,6 +25,7 @@ import torch
 from gi_core.runtime import device_name
 
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "results"
+REFERENCE_DIR = RESULTS_DIR / "reference"
 
 
 def git_commit(repo: Path | None = None) -> str:
@@ -89,3 +93,42 @@ def summarize_runs(records: list[dict[str, Any]], metrics: Sequence[str], key: s
                 table[label][metric] = [float(values.mean()), std, int(values.size)]
     return table
 
+
+
+def format_mean_std(values: Sequence[float], digits: int = 3) -> str:
+    """A :func:`summarize_runs` entry ``[mean, std, n]`` as ``"mean ± std"`` (the mean alone for one run)."""
+    mean, std, n = values
+    return f"{mean:.{digits}f} ± {std:.{digits}f}" if n > 1 else f"{mean:.{digits}f}"
+
+
+def read_reference(name: str) -> dict[str, Any]:
+    """The transcribed table ``results/reference/<name>.json`` of a source work (its ``"table"`` and notes)."""
+    path = REFERENCE_DIR / f"{name}.json"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in REFERENCE_DIR.glob("*.json")))
+        raise FileNotFoundError(f"no reference table {name!r} in {REFERENCE_DIR}; known: {known}")
+    return json.loads(path.read_text())
+
+
+def compare_with_reference(summary: dict[str, dict[str, list[float]]], reference: dict[str, dict[str, list[float]]],
+                           metrics: Sequence[str]) -> list[dict[str, Any]]:
+    r"""One row per (row, metric) found in both tables: our mean ± std, the reference's, the difference and its size.
+
+    ``summary`` is a :func:`summarize_runs` table, ``reference`` one of the same shape (``[mean, std]``).
+    ``gap`` is the difference in units of the combined spread,
+    :math:`|\bar a-\bar b|/\sqrt{s_a^2+s_b^2}` (infinite when both spreads are 0 and the means differ);
+    a row is ``beyond_spread`` when ``gap > 2``.
+    """
+    rows = []
+    for model, ours in summary.items():
+        if model not in reference:
+            continue
+        for metric in metrics:
+            if metric not in ours or metric not in reference[model]:
+                continue
+            (mean, std, _), (ref_mean, ref_std) = ours[metric], reference[model][metric][:2]
+            spread, diff = math.hypot(std, ref_std), mean - ref_mean
+            gap = abs(diff) / spread if spread > 0 else (0.0 if diff == 0 else math.inf)
+            rows.append({"model": model, "metric": metric, "ours": mean, "ours_std": std, "thesis": ref_mean,
+                         "thesis_std": ref_std, "difference": diff, "gap": gap, "beyond_spread": gap > 2})
+    return rows

@@ -9,7 +9,6 @@ One environment variable, ``GI_PROFILE``, selects the profile:
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import random
@@ -100,15 +99,3 @@ def seed_everything(seed: int) -> torch.Generator:
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
 
-
-def add_run_arguments(parser: argparse.ArgumentParser, *, steps: int, batch_size: int, run_dir: str,
-                      result_help: str) -> None:
-    """The command-line options every full-profile experiment shares: length, batch, seeds, GPU switches,
-    the cache of finished runs (``~/.cache/gi-book/runs/<run_dir>``) and the result file's stem."""
-    parser.add_argument("--steps", type=int, default=steps)
-    parser.add_argument("--batch-size", type=int, default=batch_size)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--amp", action="store_true", help="bf16 autocast (GPU)")
-    parser.add_argument("--compile", action="store_true", help="torch.compile the loss (GPU)")
-    parser.add_argument("--run-dir", type=Path, default=Path.home() / ".cache" / "gi-book" / "runs" / run_dir)
-    parser.add_argument("--result", default=None, help=result_help)

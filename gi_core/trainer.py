@@ -1,7 +1,14 @@
-"""A small trainer for models that expose ``training_loss(*batch) -> dict``.
+"""The trainer of every model in the book, the model protocol it trains, and its optimizers.
+
+A model is anything that follows :class:`TrainableModel`: ``training_loss(*batch) -> dict`` returns the
+scalar terms (the one named ``"loss"`` and any others an optimizer minimises, beside logged ones) and
+``parameters_by_loss()`` says which parameters each minimised term moves.
 
 * The dataset lives on the device as tensors; batches are gathered by indexing with a
   per-epoch random permutation, so no host-to-device copy happens per batch.
+* Every schedule is a function of the step that the trainer applies before each step: the learning
+  rate (``"lr"``) and any coefficient of the model (e.g. the gradient-reversal ``"grl"``), so a loss
+  function has no side effects and a resumed run follows the same schedules.
 * Optional bf16 autocast (``amp=True``) and ``torch.compile`` of the loss function.
 * A NaN/inf guard names the step and the offending term.
 * Checkpoints are a plain ``torch.save`` of state dicts (weights-only loadable) plus a JSON
@@ -17,8 +24,10 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import torch
 from torch import Tensor, nn
@@ -41,25 +50,107 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@runtime_checkable
+class TrainableModel(Protocol):
+    """What :class:`Trainer` trains: an ``nn.Module`` with these two methods.
+
+    ``training_loss(*batch)`` returns scalar tensors by name; every name in ``parameters_by_loss()`` is a
+    term that one optimizer minimises over those parameters (``"loss"`` alone for most models; a second
+    term such as ``"discriminator_loss"`` for adversarial ones). The other terms are logged.
+    """
+
+    def training_loss(self, *batch: Tensor) -> dict[str, Tensor]: ...
+
+    def parameters_by_loss(self) -> dict[str, list[nn.Parameter]]: ...
+
+
+@runtime_checkable
+class Scheduled(Protocol):
+    """A model with coefficients that the trainer sets from the step (``Trainer(schedules={name: f})``)."""
+
+    def set_coefficient(self, name: str, value: float) -> None: ...
+
+
+def parameter_groups(**modules_by_term: Sequence[nn.Module]) -> dict[str, list[nn.Parameter]]:
+    """``{term: parameters of its modules, in order}``: the ``parameters_by_loss`` of a model whose terms train
+    disjoint parts (e.g. ``loss=[encoder, decoder], discriminator_loss=[discriminator]``)."""
+    return {term: [p for module in modules for p in module.parameters()] for term, modules in modules_by_term.items()}
+
+
+OPTIMIZERS = ("adam", "sgd")
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """One optimizer of a run: ``kind`` ``"adam"`` (``betas``; ``fused`` or ``foreach`` implementation) or ``"sgd"``
+    (``momentum``), at rate ``lr``.
+
+    Only settings that differ from PyTorch's defaults are passed to the optimizer.
+    """
+
+    kind: str = "adam"
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    momentum: float = 0.0
+    fused: bool = False
+    foreach: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in OPTIMIZERS:
+            raise ValueError(f"optimizer kind must be one of {OPTIMIZERS}, got {self.kind!r}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be finite and positive, got {self.lr}")
+        if self.kind == "sgd" and (self.fused or self.foreach or self.betas != (0.9, 0.999)):
+            raise ValueError("SGD takes no betas and no implementation choice here; set them for kind='adam' only")
+        if self.fused and self.foreach:
+            raise ValueError("choose one Adam implementation: fused or foreach")
+        if self.kind == "adam" and self.momentum:
+            raise ValueError("Adam takes betas, not momentum; set momentum for kind='sgd' only")
+
+    def build(self, params: Sequence[nn.Parameter]) -> torch.optim.Optimizer:
+        """The optimizer over ``params``."""
+        if self.kind == "sgd":
+            return torch.optim.SGD(params, lr=self.lr, momentum=self.momentum)
+        options = {"betas": tuple(self.betas)} if tuple(self.betas) != (0.9, 0.999) else {}
+        if self.fused:
+            options["fused"] = True
+        if self.foreach:
+            options["foreach"] = True
+        return torch.optim.Adam(params, lr=self.lr, **options)
+
+
+def make_optimizers(model: TrainableModel, spec: OptimizerSpec | Mapping[str, OptimizerSpec]) -> dict[str, torch.optim.Optimizer]:
+    """One optimizer per term of ``model.parameters_by_loss()``: ``spec`` for all of them, or ``spec[term]`` for each."""
+    groups = model.parameters_by_loss()
+    specs = {term: spec for term in groups} if isinstance(spec, OptimizerSpec) else dict(spec)
+    if set(specs) != set(groups):
+        raise ValueError(f"optimizer specs are given for {sorted(specs)}, but the model trains the terms {sorted(groups)}")
+    return {term: specs[term].build(params) for term, params in groups.items()}
+
+
 class Trainer:
     """Optimise ``model.training_loss`` over tensors resident on ``device``.
 
     ``data`` is one tensor or a sequence of tensors sharing their first dimension; each
     step passes ``model.training_loss`` the rows of a random batch of every tensor.
-    Incomplete final batches are dropped so that every step has the same shape.
 
     ``optimizer`` is one optimizer for the term ``"loss"``, or, for adversarial models, a
     dict from loss-term names to optimizers, e.g. ``{"loss": opt_gen, "critic_loss": opt_critic}``:
     each optimizer then descends the gradient of its own term with respect to its own
     parameters, all gradients taken at the same point (simultaneous updates).
 
-    ``lr_schedule`` maps the step (0, 1, ...) to a factor of every group's initial learning rate, set
-    before each update (a pure function of the step, so a resumed run follows the same schedule).
+    ``schedules`` maps names to functions of the step (0, 1, ...), applied before each step: ``"lr"`` gives a
+    factor of every group's initial learning rate, any other name a coefficient of the model, set with
+    ``model.set_coefficient(name, value)`` (:class:`Scheduled`). They are pure functions of the step, so a
+    resumed run follows the same schedules.
+
+    Incomplete final batches are dropped (``drop_last=True``, every step has the same shape) or kept as a
+    shorter last batch of each epoch (``drop_last=False``, every example is seen once per epoch).
     """
 
     def __init__(
         self,
-        model: nn.Module,
+        model: TrainableModel,
         optimizer: torch.optim.Optimizer | dict[str, torch.optim.Optimizer],
         data: Tensor | Sequence[Tensor],
         batch_size: int,
@@ -72,7 +163,8 @@ class Trainer:
         checkpoint_every: int = 0,
         log_every: int = 50,
         progress: bool = True,
-        lr_schedule: Callable[[int], float] | None = None,
+        schedules: Mapping[str, Callable[[int], float]] | None = None,
+        drop_last: bool = True,
     ) -> None:
         tensors = (data,) if isinstance(data, Tensor) else tuple(data)
         if not tensors or any(not isinstance(t, Tensor) for t in tensors):
@@ -86,6 +178,11 @@ class Trainer:
             raise ValueError("checkpoint_every must be >= 0 and log_every >= 1")
         if checkpoint_every and checkpoint_dir is None:
             raise ValueError("checkpoint_every > 0 needs a checkpoint_dir")
+        self.schedules = dict(schedules or {})
+        if any(not callable(f) for f in self.schedules.values()):
+            raise TypeError("schedules must map names to functions of the step")
+        if set(self.schedules) - {"lr"} and not isinstance(model, Scheduled):
+            raise TypeError(f"the schedules {sorted(set(self.schedules) - {'lr'})} need a model with set_coefficient(name, value)")
         self.device = torch.device(device) if device is not None else next(model.parameters()).device
         self.model = model.to(self.device)
         self.optimizers = optimizer if isinstance(optimizer, dict) else {"loss": optimizer}
@@ -93,7 +190,8 @@ class Trainer:
             raise TypeError("optimizer must be a torch optimizer or a non-empty dict of them keyed by loss term")
         self.data = tuple(t.to(self.device) for t in tensors)
         self.batch_size = batch_size
-        self.steps_per_epoch = n // batch_size
+        self.drop_last = bool(drop_last)
+        self.steps_per_epoch = n // batch_size if self.drop_last else math.ceil(n / batch_size)
         self.amp = amp
         self.loss_fn = torch.compile(model.training_loss) if compile else model.training_loss
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
@@ -101,7 +199,6 @@ class Trainer:
         self.log_every = log_every
         self.progress = progress
         self.seed = seed
-        self.lr_schedule = lr_schedule
         for opt in self.optimizers.values():
             for group in opt.param_groups:
                 group.setdefault("initial_lr", group["lr"])
@@ -147,11 +244,10 @@ class Trainer:
         """One optimisation step on the next batch; returns the terms as floats."""
         self.model.train()
         batch = self._batch()
+        self._apply_schedules()
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
             terms = self.loss_fn(*batch)
         floats = self._read_terms(terms)
-        if self.lr_schedule is not None:
-            self._set_learning_rates(self.lr_schedule(self.step))
         if len(self.optimizers) == 1:
             (name, optimizer), = self.optimizers.items()
             optimizer.zero_grad(set_to_none=True)
@@ -162,13 +258,18 @@ class Trainer:
         self.step += 1
         return floats
 
-    def _set_learning_rates(self, factor: float) -> None:
-        """Every parameter group's rate = its initial rate × ``factor`` (``lr_schedule`` of the step)."""
-        if not (math.isfinite(factor) and factor >= 0.0):
-            raise ValueError(f"step {self.step}: lr_schedule returned {factor}; it must be finite and non-negative")
-        for optimizer in self.optimizers.values():
-            for group in optimizer.param_groups:
-                group["lr"] = group["initial_lr"] * factor
+    def _apply_schedules(self) -> None:
+        """Set every scheduled value for this step: rates = initial rates × ``schedules["lr"]``, coefficients on the model."""
+        for name, schedule in self.schedules.items():
+            value = schedule(self.step)
+            if not (math.isfinite(value) and value >= 0.0):
+                raise ValueError(f"step {self.step}: schedule '{name}' returned {value}; it must be finite and non-negative")
+            if name != "lr":
+                self.model.set_coefficient(name, value)
+                continue
+            for optimizer in self.optimizers.values():
+                for group in optimizer.param_groups:
+                    group["lr"] = group["initial_lr"] * value
 
     def _simultaneous_step(self, terms: dict[str, Tensor]) -> None:
         """Each optimizer's parameters move along the gradient of that optimizer's own term."""

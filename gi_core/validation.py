@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -29,6 +30,23 @@ def check_tensor(x: object, name: str, ndim: int | Sequence[int] | None = None, 
     return x
 
 
+def check_module(module: object, name: str) -> None:
+    """Raise unless ``module`` is a ``torch.nn.Module`` (an encoder, a decoder, a discriminator)."""
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"{name} must be a torch.nn.Module, got {type(module).__name__}")
+
+
+def check_array(x: Tensor | np.ndarray, name: str, ndim: int, finite: bool = True) -> np.ndarray:
+    """``x`` (a tensor, moved to the CPU, or an array-like) as a NumPy array of rank ``ndim`` (with finite values),
+    else raise; for the scikit-learn estimators behind the probes and the domain metrics."""
+    array = x.detach().cpu().numpy() if isinstance(x, Tensor) else np.asarray(x)
+    if array.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimension(s), got shape {array.shape}")
+    if finite and np.issubdtype(array.dtype, np.number) and not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return array
+
+
 def check_same_shape(**tensors: Tensor) -> None:
     """Raise unless all named tensors have one shape."""
     shapes = {name: tuple(t.shape) for name, t in tensors.items()}
@@ -44,11 +62,29 @@ def check_positive(x: Tensor | float, name: str) -> None:
         raise ValueError(f"{name} must be strictly positive, got minimum {values.min().item():.4g}")
 
 
+def check_choice(value: object, allowed: tuple[str, ...], what: str) -> None:
+    """Raise unless ``value`` is one of ``allowed`` (``what`` names the option in the message)."""
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(allowed)}")
+
+
 def check_positive_int(value: object, name: str) -> int:
     """Raise unless ``value`` is an ``int`` (not a ``bool``) of at least 1; return it."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return value
+
+
+def check_sizes(values: object, name: str) -> tuple[int, ...]:
+    """Raise unless ``values`` is a positive ``int`` or a non-empty sequence of them (widths, a shape); return the tuple."""
+    sizes = (values,) if isinstance(values, int) and not isinstance(values, bool) else values
+    try:
+        sizes = tuple(sizes)  # type: ignore[arg-type]
+    except TypeError:
+        sizes = ()
+    if not sizes or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in sizes):
+        raise ValueError(f"{name} must be a positive integer or a non-empty sequence of them, got {values!r}")
+    return sizes
 
 
 def check_covariance(cov: Tensor, name: str) -> Tensor:

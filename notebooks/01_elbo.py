@@ -50,17 +50,12 @@ import seaborn as sns
 import torch
 from sklearn.decomposition import PCA
 
-from gi_core.data import binarize, load_images
-from gi_core.distributions import diag_gaussian_log_prob, kl_diag_gaussian_std_normal, reparameterize
-from gi_core.estimators import reparameterization_gradients, score_function_gradients
-from gi_core.evaluation import batched_mean
-from gi_core.linear_gaussian import LinearGaussianModel
-from gi_core.models import VAE
-from gi_core.networks import encoder_decoder
-from gi_core.probe import encode_means, linear_probe_accuracy
-from gi_core.results import provenance, read_result, write_result
+from gi_core.experiments import elbo
+from gi_core.maths.estimators import reparameterization_gradients, score_function_gradients
+from gi_core.maths.gaussians import diag_gaussian_log_prob, kl_diag_gaussian_std_normal, reparameterize
+from gi_core.maths.linear_gaussian import LinearGaussianModel
+from gi_core.metrics.representation import encode_means
 from gi_core.runtime import run_context, seed_everything
-from gi_core.trainer import Trainer
 
 sns.set_theme(context="notebook", style="whitegrid")
 ctx = run_context()
@@ -121,10 +116,10 @@ ctx = run_context()
 # Gaussian $q(z\mid x)=\mathcal N(m,\operatorname{diag}v)$ the ELBO has a closed form:
 # $\mathbb E_q[\lVert x-Wz-b\rVert^2] = \lVert x-Wm-b\rVert^2 + \sum_j v_j\lVert W_{:,j}\rVert^2$.
 # Below, for random models and random encoders, we compute $\log p(x)$, $\mathcal L$ and
-# $D_{\mathrm{KL}}(q\Vert p(z\mid x))$ independently (`gi_core.linear_gaussian`) and check
+# $D_{\mathrm{KL}}(q\Vert p(z\mid x))$ independently (`gi_core.maths.linear_gaussian`) and check
 # {eq}`elbo-bound` and {eq}`elbo-gap` in float64.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["derivation-check", "nbval-ignore-output"]
 generator = seed_everything(0)
 worst_gap_error = 0.0
 for trial in range(20):
@@ -145,7 +140,7 @@ print(f"largest |log p(x) - ELBO - KL(q || p(z|x))| over 160 cases: {worst_gap_e
 # diagonal encoder can equal the posterior and the bound becomes an equality. Moving the encoder's
 # mean away from the posterior mean opens the gap quadratically, which the figure shows.
 
-# %%
+# %% tags=["derivation-check"]
 weight = torch.linalg.qr(torch.randn(6, 2, generator=generator, dtype=torch.float64))[0] * torch.tensor([2.0, 0.5], dtype=torch.float64)
 model_orth = LinearGaussianModel(weight, torch.zeros(6, dtype=torch.float64), noise_std=0.5)
 x_one, _ = model_orth.sample(1, generator=generator)
@@ -185,7 +180,7 @@ fig.tight_layout()
 # average of $\log q(z)-\log p(z)$ over reparameterized samples must agree, the last within five
 # standard errors.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["derivation-check", "nbval-ignore-output"]
 mu = torch.tensor([0.5, -1.0, 2.0, 0.0], dtype=torch.float64)
 log_var = torch.tensor([0.0, -1.5, 0.7, -3.0], dtype=torch.float64)
 closed = kl_diag_gaussian_std_normal(mu, log_var).item()
@@ -214,7 +209,7 @@ print(f"closed form {closed:.4f} | torch.distributions {reference:.4f} | Monte C
 # differ by orders of magnitude. For $f(z)=\lVert z - c\rVert^2$ the exact gradients are
 # $\nabla_\mu = 2(\mu-c)$ and $\nabla_{\log\sigma^2} = \sigma^2$.
 
-# %% tags=["nbval-ignore-output"]
+# %% tags=["derivation-check", "nbval-ignore-output"]
 c = torch.tensor([1.0, -1.0, 0.5], dtype=torch.float64)
 mu3 = torch.tensor([0.3, 0.2, -0.4], dtype=torch.float64)
 log_var3 = torch.tensor([0.0, -1.0, 0.5], dtype=torch.float64)
@@ -259,34 +254,19 @@ fig.tight_layout()
 # {cite}`higgins2017betavae` with the KL term weighted by $\beta\in\{0.33, 1, 30\}$, the sweep of the
 # thesis. Reductions follow the book's convention: sum over pixels and latent coordinates, mean over
 # the batch. The `quick` profile trains on a 6,000-image subset shipped with the repository; `full`
-# uses all 60,000 training images.
+# uses all 60,000 training images. The configuration of each profile, the training loop and the scores
+# below are {mod}`gi_core.experiments.elbo`, whose command line reproduces the full-profile numbers.
 
 # %%
-config = {
-    "dataset": "mnist", "binarize_threshold": 0.5, "network": "mlp", "hidden": [512, 256], "latent_dim": 10,
-    "likelihood": "bernoulli", "optimizer": "adam (fused)", "lr": 1e-3, "batch_size": 128,
-    "epochs": ctx.pick(15, 50), "betas": [0.33, 1.0, 30.0], "seed": 0,
-    "iw_samples": [1, 5, 50, 500], "iw_test_images": ctx.pick(200, 2000),
-}
-train = load_images("mnist", "train")
-test = load_images("mnist", "test")
-x_train, x_test = binarize(train.x).to(ctx.device), binarize(test.x).to(ctx.device)
-print(f"train {tuple(x_train.shape)} ({train.source}), test {tuple(x_test.shape)}")
+config = elbo.PLANS[ctx.profile]
+data = elbo.load_data(config, ctx.device)
+print(f"train {tuple(data.x_train.shape)} ({data.train.source}), test {tuple(data.x_test.shape)}")
 
 # %% tags=["nbval-ignore-output"]
-runs = {}
 start = time.perf_counter()
-for beta in config["betas"]:
-    seed_everything(config["seed"])
-    encoder, decoder = encoder_decoder("mlp", (1, 28, 28), config["latent_dim"], hidden=config["hidden"])
-    vae = VAE(encoder, decoder, likelihood="bernoulli", beta=beta)
-    trainer = Trainer(
-        vae, torch.optim.Adam(vae.parameters(), lr=config["lr"], fused=True), x_train, config["batch_size"],
-        seed=config["seed"], device=ctx.device, log_every=20,
-    )
-    steps = config["epochs"] * trainer.steps_per_epoch
-    runs[beta] = {"model": vae, "history": trainer.fit(steps)}
+runs = elbo.train_vaes(config, data.x_train, ctx.device)
 wall_time = time.perf_counter() - start
+steps = runs[1.0].history[-1]["step"]
 print(f"trained {len(runs)} models for {steps} steps each in {wall_time:.0f} s")
 
 # %% [markdown]
@@ -296,9 +276,9 @@ print(f"trained {len(runs)} models for {steps} steps each in {wall_time:.0f} s")
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(9, 3))
 for beta, run in runs.items():
-    steps_logged = [h["step"] for h in run["history"]]
-    axes[0].plot(steps_logged, [h["neg_log_likelihood"] for h in run["history"]], label=f"β={beta}")
-    axes[1].plot(steps_logged, [h["kl"] for h in run["history"]], label=f"β={beta}")
+    steps_logged = [h["step"] for h in run.history]
+    axes[0].plot(steps_logged, [h["neg_log_likelihood"] for h in run.history], label=f"β={beta}")
+    axes[1].plot(steps_logged, [h["kl"] for h in run.history], label=f"β={beta}")
 axes[0].set(xlabel="step", ylabel="nats", title=r"$-\mathbb{E}_q \log p(x|z)$ (train batch)", ylim=(None, 250))
 axes[1].set(xlabel="step", ylabel="nats", title=r"KL$(q(z|x) \| p(z))$ (train batch)")
 axes[1].legend()
@@ -310,23 +290,10 @@ fig.tight_layout()
 # For each $\beta$ we report on the test set the ELBO (with $\beta=1$, the actual bound), its two
 # terms, and the accuracy of a linear probe: a logistic regression fitted on the frozen encoder
 # means $\mathbb E_q[z\mid x]$ of the training images and scored on those of the test images
-# (`gi_core.probe` documents the protocol).
+# (`gi_core.metrics.representation` documents the protocol).
 
 # %% tags=["nbval-ignore-output"]
-def mean_kl(model, x):
-    return kl_diag_gaussian_std_normal(*model.encode(x)).mean()
-
-
-metrics = {}
-for beta, run in runs.items():
-    model = run["model"].eval()
-    torch.manual_seed(1)
-    elbo_test = batched_mean(model.elbo, x_test)
-    kl_test = batched_mean(lambda x: mean_kl(model, x), x_test)
-    probe = linear_probe_accuracy(
-        encode_means(model.encoder, x_train), train.y, encode_means(model.encoder, x_test), test.y
-    )
-    metrics[str(beta)] = {"test_elbo": elbo_test, "test_kl": kl_test, "test_reconstruction": elbo_test + kl_test, "probe_accuracy": probe}
+metrics = elbo.evaluate(runs, data)
 print(f"{'beta':>6} {'ELBO':>9} {'E log p(x|z)':>13} {'KL':>7} {'probe acc':>9}")
 for beta, m in metrics.items():
     print(f"{beta:>6} {m['test_elbo']:9.2f} {m['test_reconstruction']:13.2f} {m['test_kl']:7.2f} {m['probe_accuracy']:9.3f}")
@@ -337,7 +304,7 @@ for beta, m in metrics.items():
 # $\beta=30$, most of the linearly decodable class information. The assertions pin down that ordering.
 
 # %%
-kl_by_beta = [metrics[str(b)]["test_kl"] for b in config["betas"]]
+kl_by_beta = [metrics[str(b)]["test_kl"] for b in config.betas]
 assert kl_by_beta[0] > kl_by_beta[1] > kl_by_beta[2]  # more weight on the rate, less rate
 assert metrics["1.0"]["test_elbo"] > metrics["30.0"]["test_elbo"]  # beta=1 optimizes the bound itself
 assert metrics["1.0"]["probe_accuracy"] > metrics["30.0"]["probe_accuracy"]
@@ -350,12 +317,12 @@ assert metrics["1.0"]["probe_accuracy"] > 0.8  # chance is 0.1
 # the prior, and the first two principal components of the test means coloured by digit.
 
 # %%
-vae = runs[1.0]["model"]
-recon = vae.reconstruct(x_test[:10]).cpu()
+vae = runs[1.0].model
+recon = vae.reconstruct(data.x_test[:10]).cpu()
 samples = vae.sample(20, generator=torch.Generator().manual_seed(0)).cpu()
 fig, axes = plt.subplots(4, 10, figsize=(8, 3.4))
 for i in range(10):
-    for row, img in enumerate([x_test[i].cpu(), recon[i], samples[i], samples[10 + i]]):
+    for row, img in enumerate([data.x_test[i].cpu(), recon[i], samples[i], samples[10 + i]]):
         axes[row, i].imshow(img[0], cmap="gray_r", vmin=0, vmax=1)
         axes[row, i].axis("off")
 for row, label in enumerate(["data", "reconstruction", "prior samples", ""]):
@@ -363,10 +330,10 @@ for row, label in enumerate(["data", "reconstruction", "prior samples", ""]):
 fig.tight_layout()
 
 # %%
-means_test = encode_means(vae.encoder, x_test).numpy()
+means_test = encode_means(vae.encoder, data.x_test).numpy()
 view = PCA(n_components=2).fit_transform(means_test)
 fig, ax = plt.subplots(figsize=(5, 4))
-points = ax.scatter(view[:, 0], view[:, 1], c=test.y.numpy(), cmap="tab10", s=4)
+points = ax.scatter(view[:, 0], view[:, 1], c=data.test.y.numpy(), cmap="tab10", s=4)
 ax.legend(*points.legend_elements(), title="digit", fontsize=7, loc="upper right", bbox_to_anchor=(1.25, 1))
 ax.set(xlabel="PC 1 of $\\mathbb{E}_q[z|x]$", ylabel="PC 2", title="Test codes (β=1), first two principal components")
 fig.tight_layout()
@@ -388,9 +355,7 @@ fig.tight_layout()
 # ELBO's slack comes from the encoder rather than from the decoder.
 
 # %% tags=["nbval-ignore-output"]
-x_iw = x_test[: config["iw_test_images"]]
-torch.manual_seed(2)
-iw_bounds = {k: batched_mean(lambda x: vae.importance_weighted_bound(x, k), x_iw, batch_size=max(1, 20_000 // k)) for k in config["iw_samples"]}
+iw_bounds = elbo.importance_weighted_bounds(vae, data.x_test[: config.iw_test_images], config.iw_samples)
 for k, value in iw_bounds.items():
     print(f"K={k:4d}: {value:8.2f} nats")
 metrics["1.0"]["iw_bounds"] = {str(k): v for k, v in iw_bounds.items()}
@@ -415,19 +380,15 @@ fig.tight_layout()
 
 # %% tags=["nbval-ignore-output"]
 if not ctx.quick:
-    write_result("elbo_full", metrics, provenance(config, [config["seed"]], ctx.device, wall_time))
+    elbo.write(config, metrics, ctx.device, wall_time)
 
-seed_table = {"0.33": {"kl": 27.76, "acc": 91.37}, "1.0": {"kl": 20.94, "acc": 87.86}, "30.0": {"kl": 1.18, "acc": 56.06}}
-stored = read_result("elbo_full")
+stored = elbo.stored()
 if stored is None:
     print("no full-profile run recorded yet: run this notebook with GI_PROFILE=full")
 else:
     p = stored["provenance"]
     print(f"full run: commit {p['commit'][:12]}, device {p['device']}, {p['wall_time_s'] / 60:.1f} min, "
           f"epochs {p['config']['epochs']}, seed {p['seeds']}, finished {p['finished_utc']}")
-    print(f"{'beta':>6} | {'test ELBO':>9} {'KL':>7} {'probe %':>8} | {'seed KL':>8} {'seed acc %':>10}")
-    for beta, m in stored["metrics"].items():
-        s = seed_table[beta]
-        print(f"{beta:>6} | {m['test_elbo']:9.2f} {m['test_kl']:7.2f} {100 * m['probe_accuracy']:8.2f} | {s['kl']:8.2f} {s['acc']:10.2f}")
+    print(elbo.comparison_table(stored).to_string())
     iw = stored["metrics"]["1.0"]["iw_bounds"]
     print("importance-weighted bounds (β=1):", ", ".join(f"K={k}: {v:.2f}" for k, v in iw.items()))

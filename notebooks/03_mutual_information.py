@@ -42,39 +42,29 @@ if "google.colab" in sys.modules and not os.path.isdir("gi-book"):  # Colab: fet
     os.environ.setdefault("GI_PROFILE", "full")
 
 import dataclasses
-import json
 import math
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
-from scipy.stats import spearmanr
 
-from gi_core.decompositions import DiscreteGIModel, GaussianGIModel
-from gi_core.information import (
-    bound_terms,
+from gi_core.experiments import zoo
+from gi_core.maths.exact_models import DiscreteGIModel, GaussianGIModel
+from gi_core.maths.mutual_information import (
+    estimated_mutual_information,
     generative_mi_from_kls,
     generative_mi_terms,
     inference_mi_from_kls,
     inference_mi_terms,
+    mi_bound_terms,
     restriction_table,
 )
-from gi_core.latent_metrics import aggregate_posterior_log_prob, estimated_mutual_information
-from gi_core.results import RESULTS_DIR, read_result
+from gi_core.metrics.latent import aggregate_posterior_log_prob
+from gi_core.results import compare_with_reference, read_reference, read_result
+from gi_core.runs import RUNS_ROOT
 from gi_core.runtime import run_context
-from gi_core.zoo import table_6_4_entries
-from gi_core.zoo_experiment import (
-    METRICS,
-    Evaluator,
-    ZooConfig,
-    compare_with_reference,
-    load_zoo_data,
-    reproduce,
-    run_comparison,
-)
 
 ctx = run_context()
 torch.set_default_dtype(torch.float32)
@@ -129,10 +119,10 @@ sns.set_theme(style="whitegrid", context="notebook")
 # removes the second term and can only help.
 #
 # Every one of these identities is checked below, exactly, on random discrete joints and in closed
-# form on random linear-Gaussian models ({mod}`gi_core.information`). Each form is computed term by
+# form on random linear-Gaussian models ({mod}`gi_core.maths.mutual_information`). Each form is computed term by
 # term and compared with the mutual information computed directly from the joint.
 
-# %%
+# %% tags=["derivation-check", "nbval-ignore-output"]
 def largest_mi_error(models: list) -> float:
     """The largest |sum of terms - I| over every form of Eq. 5.2, 5.7, 5.11, 5.13 and -L + ΔI (R = 0.7)."""
     errors = []
@@ -141,7 +131,7 @@ def largest_mi_error(models: list) -> float:
             terms = form(model)
             errors.append(float((terms["total"] - terms["mutual_information"]).abs()))
         for side in ("q", "p"):
-            terms = bound_terms(model, 0.7, side=side)
+            terms = mi_bound_terms(model, 0.7, side=side)
             errors.append(float((terms["total"] - terms["mutual_information"]).abs()))
     return max(errors)
 
@@ -152,7 +142,7 @@ gaussian = [GaussianGIModel.random(3, 2, generator=generator) for _ in range(20)
 discrete_error, gaussian_error = largest_mi_error(discrete), largest_mi_error(gaussian)
 print(f"largest error, discrete tables: {discrete_error:.1e}; linear-Gaussian models: {gaussian_error:.1e}")
 
-# %% tags=["mi-check"]
+# %% tags=["derivation-check", "mi-check"]
 assert discrete_error < 1e-12 and gaussian_error < 1e-10
 
 # %% [markdown]
@@ -164,20 +154,20 @@ assert discrete_error < 1e-12 and gaussian_error < 1e-10
 # small ball of a 3-D space and the decoder is the exact posterior $q(x\mid z)$, so the gap's KL is
 # zero and $\Delta I = h_q(x) < 0$ at $R=0$.
 
-# %%
+# %% tags=["derivation-check"]
 narrow = GaussianGIModel.random(3, 2, generator=torch.Generator().manual_seed(3))
 narrow = dataclasses.replace(narrow, q_x_cov=1e-3 * narrow.q_x_cov)  # data concentrated in a small ball
 exact = narrow.q_x_given_z()  # the best possible decoder: p(x|z) = q(x|z), and p(z) = q(z)
 narrow = dataclasses.replace(narrow, p_x_given_z_weight=exact.weight, p_x_given_z_bias=exact.bias,
                              p_x_given_z_cov=exact.cov, p_z_mean=narrow.q_z().mean, p_z_cov=narrow.q_z().cov)
-terms_q = bound_terms(narrow, 0.0, side="q")
+terms_q = mi_bound_terms(narrow, 0.0, side="q")
 h_q_x = float(narrow.h_q_x())
 print(f"h_q(x) = {h_q_x:.2f} nats; -L = {float(terms_q['bound']):.2f} > I_q = {float(terms_q['mutual_information']):.2f}")
-discrete_ok = all(float(bound_terms(m, r, side=s)["bound"]) <= float(bound_terms(m, r, side=s)["mutual_information"]) + 1e-12
+discrete_ok = all(float(mi_bound_terms(m, r, side=s)["bound"]) <= float(mi_bound_terms(m, r, side=s)["mutual_information"]) + 1e-12
                   for m in discrete for r in (0.0, 0.5) for s in ("q", "p"))
 print("discrete tables: -L <= I for every model, side and R >= 0:", discrete_ok)
 
-# %% tags=["mi-check"]
+# %% tags=["derivation-check", "mi-check"]
 assert discrete_ok
 assert h_q_x < 0 and float(terms_q["bound"]) > float(terms_q["mutual_information"])
 
@@ -185,7 +175,7 @@ assert h_q_x < 0 and float(terms_q["bound"]) > float(terms_q["mutual_information
 # ## Table 5.1 as code
 #
 # Each model of the zoo is a likelihood term plus a restriction. The table below is printed from
-# `gi_core.information.RESTRICTIONS`, the same records the tests check, with the thesis's two new
+# `gi_core.maths.mutual_information.RESTRICTIONS`, the same records the tests check, with the thesis's two new
 # closed-form marginal matchers (WVAE, JS-VAE, §6.2) added. Pure joint matching (ALI/BiGAN) has no
 # likelihood term and so bounds neither information.
 
@@ -339,7 +329,7 @@ assert tradeoff["KL(p(z) || q(z)) (nats)"].iloc[0] > 1.0 > tradeoff["KL(p(z) || 
 #
 # All models share one encoder $q(z\mid x)$ (a diagonal Gaussian with bounded log-variance) and one
 # decoder $p(x\mid z)$ ending in $\tanh$; images are MNIST digits resized to $32\times32$ and mapped to
-# $[-1, 1]$ (seed 002 §6.3). The objectives, written in {mod}`gi_core.zoo`, are
+# $[-1, 1]$ (seed 002 §6.3). The objectives, written in {mod}`gi_core.models.zoo`, are
 #
 # | model | encoder + decoder minimise | bounds |
 # |---|---|---|
@@ -361,7 +351,7 @@ assert tradeoff["KL(p(z) || q(z)) (nats)"].iloc[0] > 1.0 > tradeoff["KL(p(z) || 
 #   thesis reads "$+\mathbb E[\log p]$"; the likelihood must enter with a minus sign, as here.
 # * **$q(z)$ for WVAE and JS-VAE**: the batch moments of the posterior means (§6.2).
 # * **MMD kernel**: inverse multiquadratic, $k(a,b)=C/(C+\Vert a-b\Vert^2)$ with $C=2J$ (WAE-MMD
-#   {cite}`tolstikhin2018wae`), unbiased U-statistic in training; {mod}`gi_core.kernels` also has the
+#   {cite}`tolstikhin2018wae`), unbiased U-statistic in training; {mod}`gi_core.maths.kernels` also has the
 #   biased V-statistic and the RBF kernel of InfoVAE {cite}`zhao2019infovae`, with tests of both
 #   against closed forms.
 # * **JS-VAE**: the JS of two Gaussians has no closed form. The exact value by Monte Carlo
@@ -377,14 +367,14 @@ assert tradeoff["KL(p(z) || q(z)) (nats)"].iloc[0] > 1.0 > tradeoff["KL(p(z) || 
 # * **Optimiser**: Adam, learning rate $2\cdot10^{-4}$, $\beta_1=0$, $\beta_2=0.999$ for every network
 #   (thesis); batch size 64; a fixed number of steps for every model (below).
 # * **Networks**: the thesis's ResNets with spectral norm on every layer {cite}`miyato2018sn`
-#   (Tables 6.1–6.3, $C=32$; {mod}`gi_core.resnets`) for GPU runs, and on CPU an MLP variant, encoder
+#   (Tables 6.1–6.3, $C=32$; {mod}`gi_core.nets.resnets`) for GPU runs, and on CPU an MLP variant, encoder
 #   $1024\to512\to256\to(\mu,\log\sigma^2)$, decoder mirrored; the image and latent critics are
 #   LeakyReLU MLPs with spectral norm, the joint critic is the previous chapter's `JointDiscriminator`
 #   (a LeakyReLU MLP on the concatenated pair, without spectral norm).
 #   One forward and backward pass of the ResNets at batch 64 took about 19 s on a busy 2-core
 #   CPU, against about 11 ms for the MLPs (the ResNet runs need a GPU).
 #
-# **Metrics** ({mod}`gi_core.latent_metrics`, {mod}`gi_core.generation_metrics`), as in Table 6.4:
+# **Metrics** ({mod}`gi_core.metrics.latent`, {mod}`gi_core.metrics.generation`, {mod}`gi_core.maths.mutual_information`), as in Table 6.4:
 # log-MSE in $\mathcal X$ (input vs. decoded posterior mean) and in $\mathcal Z$ (prior draw vs. the encoder
 # mean of its decoding), $D^{\mathcal Z}_{\mathrm{KL}}$, $D^{\mathrm{VAE}}_{\mathrm{KL}}$, $\tilde I_q$ and
 # $h_q(z\mid x)$ on the training images; IS and FID of 10 000 prior samples computed with a classifier
@@ -398,18 +388,18 @@ assert tradeoff["KL(p(z) || q(z)) (nats)"].iloc[0] > 1.0 > tradeoff["KL(p(z) || 
 # exercises the whole pipeline in CI; the numbers are not meaningful.
 
 # %% tags=["nbval-ignore-output"]
-quick_config = ZooConfig(steps=150, eval_train=2000, n_generated=1000, classifier_epochs=2)
-config = quick_config if ctx.quick else ZooConfig(steps=3000)
-data = load_zoo_data(config, ctx.device)
+config = zoo.QUICK if ctx.quick else zoo.PLANS["table_6_4"].config
+data = zoo.load_zoo_data(config, ctx.device)
 print(f"{len(config.models)} models; training images: {data.train_x.shape[0]} from {data.source}; "
       f"{config.steps} steps of batch {config.batch_size}")
 if ctx.quick:
-    evaluator = Evaluator.fit(config, data, progress=False)
-    records = run_comparison(config, [0], data, evaluator, progress=False)
-    quick_table = pd.DataFrame(records).set_index("model")[list(METRICS)]
-else:  # the full comparison, resumable: finished runs are cached under ~/.cache/gi-book/runs
-    run_dir = Path.home() / ".cache" / "gi-book" / "runs" / "zoo" / f"{config.arch}_{config.steps}"
-    reproduce(config, [0, 1, 2], run_dir, f"zoo_mnist_j10_{config.arch}")
+    evaluator = zoo.Evaluator.fit(config, data, progress=False)
+    records = zoo.run_comparison(config, [0], data, evaluator, progress=False)
+    quick_table = pd.DataFrame(records).set_index("model")[list(zoo.METRICS)]
+else:  # the full comparisons, resumable: finished runs are cached under ~/.cache/gi-book/runs/zoo
+    for plan in (zoo.PLANS["table_6_4"], zoo.PLANS["long"]):
+        zoo.reproduce(plan.config, list(plan.seeds), RUNS_ROOT / "zoo" / f"{plan.config.arch}_{plan.config.steps}",
+                      plan.result)
     quick_table = None
 print(f"IS/FID classifier test accuracy: {evaluator.classifier_test_accuracy:.3f}" if ctx.quick else "")
 quick_table.round(2) if quick_table is not None else None
@@ -436,8 +426,8 @@ if ctx.quick:
 # the same code.
 
 # %% tags=["nbval-ignore-output"]
-stored = read_result("zoo_mnist_j10_resnet") or read_result("zoo_mnist_j10_mlp")  # the thesis's networks when run
-reference = json.loads((RESULTS_DIR / "reference" / "seed002_table_6_4.json").read_text())
+stored = zoo.stored_comparison()  # the thesis's networks when run, else the MLPs
+reference = read_reference("seed002_table_6_4")
 if stored is None:
     print("no full-profile result stored yet: run this notebook with GI_PROFILE=full")
 else:
@@ -451,19 +441,11 @@ else:
 
 # %%
 summary = stored["metrics"]["summary"]
-labels = {"log_mse_x": "log-MSE X", "log_mse_z": "log-MSE Z", "kl_z": "D_KL^Z", "kl_vae": "D_KL^VAE",
-          "mi_estimate": "Ĩ_q", "h_z_given_x": "h_q(z|x)", "inception_score": "IS", "fid": "FID",
-          "probe_accuracy": "probe acc %"}
-ours = pd.DataFrame({labels[m]: {model: f"{v[m][0]:.2f} ± {v[m][1]:.2f}" for model, v in summary.items()}
-                     for m in METRICS})
-ours.reindex([entry.label for entry in table_6_4_entries()])
+zoo.summary_table(summary)
 
 # %%
-comparison = pd.DataFrame(compare_with_reference(summary, reference["table"]))
-comparison["shown"] = [f"{d:+.2f}" + (" *" if b else "") for d, b in zip(comparison.difference, comparison.beyond_spread)]
-side_by_side = comparison.pivot(index="model", columns="metric", values="shown")[list(METRICS)]
 print("ours − thesis (*: beyond twice the combined spread)")
-side_by_side.rename(columns=labels).reindex(list(reference["table"]))
+zoo.difference_table(summary, reference["table"])
 
 # %% [markdown]
 # ### The three probe accuracies named in the task
@@ -471,6 +453,7 @@ side_by_side.rename(columns=labels).reindex(list(reference["table"]))
 # VAE $\beta=1$, WVAE $\beta=1$ and AIM: ours against the thesis's 87.86, 94.00 and 88.83.
 
 # %%
+comparison = pd.DataFrame(compare_with_reference(summary, reference["table"], zoo.METRICS))
 probe = comparison[(comparison.metric == "probe_accuracy") & comparison.model.isin(["VAE β=1", "WVAE β=1", "AIM"])]
 probe[["model", "ours", "ours_std", "thesis", "thesis_std", "difference"]].round(2)
 
@@ -521,31 +504,8 @@ plt.show()
 #    lowest of the other autoencoders (negative if the claim holds).
 
 # %%
-AUTOENCODERS = [m for m in reference["table"] if m.split()[0] in ("VAE", "WVAE", "MMD", "JS-VAE")]
-MARGINAL = [f"{name} β={b}" for name in ("WVAE", "MMD", "JS-VAE") for b in ("0.33", "1")]
-
-
-def claims_on(table: dict) -> dict[str, float]:
-    """The five claims as numbers, from a {model: {metric: [mean, ...]}} table."""
-    value = lambda model, metric: table[model][metric][0]  # noqa: E731
-    models = list(table)
-    return {
-        "1. marginal matchers' acc. − VAE β=1's": np.mean([value(m, "probe_accuracy") for m in MARGINAL])
-        - value("VAE β=1", "probe_accuracy"),
-        "2. best marginal-matcher FID − worse of AIM/VEEGAN": min(value(m, "fid") for m in MARGINAL)
-        - max(value(m, "fid") for m in ("AIM", "VEEGAN")),
-        "3. Spearman ρ(h_q(z|x), FID)": spearmanr([value(m, "h_z_given_x") for m in models],
-                                                   [value(m, "fid") for m in models]).statistic,
-        "4. Spearman ρ(Ĩ_q, probe acc.)": spearmanr([value(m, "mi_estimate") for m in models],
-                                                     [value(m, "probe_accuracy") for m in models]).statistic,
-        "5. VAE β=30 acc. − lowest other autoencoder's": value("VAE β=30", "probe_accuracy")
-        - min(value(m, "probe_accuracy") for m in AUTOENCODERS if m != "VAE β=30"),
-    }
-
-
-claims = pd.DataFrame({"ours": claims_on(summary), "thesis": claims_on(reference["table"])})
-claims["holds for us"] = [claims.ours.iloc[0] > 0, claims.ours.iloc[1] > 0, claims.ours.iloc[2] < 0,
-                          claims.ours.iloc[3] > 0, claims.ours.iloc[4] < 0]
+claims = pd.DataFrame({"ours": zoo.claims(summary), "thesis": zoo.claims(reference["table"])})
+claims["holds for us"] = [holds(value) for holds, value in zip(zoo.CLAIM_HOLDS, claims.ours)]
 claims.round(3)
 
 # %% [markdown]
@@ -589,7 +549,7 @@ assert abs(summary["VAE β=1"]["probe_accuracy"][0] - reference["table"]["VAE β
 # seed each, with everything else unchanged (`results/zoo_mnist_j10_mlp_long.json`).
 
 # %% tags=["nbval-ignore-output"]
-long_run = read_result("zoo_mnist_j10_mlp_long")
+long_run = read_result(zoo.PLANS["long"].result)
 long_meta = long_run["provenance"]
 print(f"commit {long_meta['commit']}, device {long_meta['device']}, seeds {long_meta['seeds']}, "
       f"{long_meta['config']['steps']} steps, wall time {long_meta['wall_time_s'] / 60:.0f} min")
@@ -599,7 +559,7 @@ long_summary = long_run["metrics"]["summary"]
 rows = []
 for model in long_summary:
     for metric in ("probe_accuracy", "log_mse_x", "mi_estimate", "h_z_given_x", "fid"):
-        rows.append({"model": model, "metric": labels[metric], "3 000 steps": summary[model][metric][0],
+        rows.append({"model": model, "metric": zoo.METRIC_LABELS[metric], "3 000 steps": summary[model][metric][0],
                      f"{long_meta['config']['steps']} steps": long_summary[model][metric][0],
                      "thesis": reference["table"][model][metric][0]})
 longer = pd.DataFrame(rows).set_index(["model", "metric"])
@@ -621,7 +581,7 @@ longer.round(2)
 #   data. Our MLP encoder inverts generated images well (log-MSE in $\mathcal Z$ $-4.44$, thesis $-2.48$)
 #   but real ones worse than the thesis's ResNet (log-MSE in $\mathcal X$ $-2.33$, thesis $-3.05$); we
 #   attribute the gap to that transfer, and to the variance floor ($h_q(z\mid x)=7.26$ vs 3.06), but
-#   have not isolated the two. A ResNet run on a GPU (`python -m gi_core.zoo_experiment --arch resnet`)
+#   have not isolated the two. A ResNet run on a GPU (`python -m gi_core.experiments.zoo --plan resnet`)
 #   is the test.
 #
 # With those three models the thesis's trade-off appears: the marginal matcher represents best

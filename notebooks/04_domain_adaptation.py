@@ -47,18 +47,29 @@ if "google.colab" in sys.modules and not os.path.isdir("gi-book"):  # Colab: fet
     os.chdir("gi-book/notebooks")
     os.environ.setdefault("GI_PROFILE", "full")
 
-import json
 import math
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 
-from gi_core.adversarial import discriminator_loss
-from gi_core.cdlm import (
-    CDLM,
+from gi_core.data.domains import load_domain_data
+from gi_core.data.transforms import ink_extent
+from gi_core.experiments.domain_adaptation import (
+    BOOK_CDLM,
+    BOOK_CDLM_LR,
+    PLANS,
+    TITLES,
+    DAConfig,
+    accuracy_table,
+    reproduce,
+    stored_result,
+    train_method,
+)
+from gi_core.maths.ben_david import ben_david_terms, discrimination_divergence, h_divergence
+from gi_core.maths.gan_losses import discriminator_loss
+from gi_core.maths.modulation import (
     domain_kl,
     full_modulation_kl,
     full_modulation_kl_ratio,
@@ -68,33 +79,10 @@ from gi_core.cdlm import (
     symmetric_kl,
     symmetric_kl_lower_bound,
 )
-from gi_core.cdlm_diagnosis import early_training_trace, early_training_traces, translation_diagnoses
-from gi_core.da_experiment import (
-    BOOK_CDLM,
-    BOOK_CDLM_LR,
-    DAConfig,
-    bound_terms,
-    build_method,
-    evaluate_method,
-    feature_a_distance,
-    highest,
-    load_domain_data,
-    release_check,
-    reproduce,
-    reverse_validation,
-    train_method,
-)
-from gi_core.domain_adaptation import (
-    a_distance,
-    ben_david_terms,
-    build_dann,
-    dann_learning_rate,
-    discrimination_divergence,
-    grl_schedule,
-    h_divergence,
-    ink_extent,
-)
-from gi_core.results import RESULTS_DIR, read_result
+from gi_core.maths.schedules import dann_learning_rate, grl_schedule
+from gi_core.metrics.domain import a_distance, evaluate_method, feature_a_distance
+from gi_core.models.dann import build_dann
+from gi_core.runs import RUNS_ROOT
 from gi_core.runtime import run_context
 
 ctx = run_context()
@@ -156,9 +144,9 @@ F64 = torch.float64
 #
 # On a finite input space every term is computable exactly. Below, the inputs are 15 points on a line, the
 # class is every threshold classifier and its complement, the two domains put random weights on the
-# points, and their labels are two nearby thresholds ({func}`gi_core.domain_adaptation.ben_david_terms`).
+# points, and their labels are two nearby thresholds ({func}`gi_core.maths.ben_david.ben_david_terms`).
 
-# %%
+# %% tags=["derivation-check", "nbval-ignore-output"]
 grid = torch.arange(15, dtype=F64)
 rising = [(grid >= t).to(F64) for t in range(16)]
 thresholds = torch.stack(rising + [1.0 - h for h in rising])  # closed under complement
@@ -179,7 +167,7 @@ for k in range(200):
 print(f"smallest (bound - target risk) over 200 problems x 32 hypotheses: {worst_gap:.4f}; "
       f"largest |sup form - classifier form| of d_H: {largest_form_error:.1e}")
 
-# %% tags=["da-check"]
+# %% tags=["derivation-check", "da-check"]
 assert worst_gap >= -1e-12  # the bound holds for every hypothesis of every problem
 assert worst_gap < 0.05  # and is nearly tight on some
 assert largest_form_error < 1e-12
@@ -208,7 +196,7 @@ plt.show()
 # balanced error $\varepsilon$ (the mean of its errors on source and on target examples it did not see),
 # the **proxy A-distance** is $\hat d_A = 2(1-2\varepsilon)$ {cite}`bendavid2007analysis,long2015dan`: 2
 # for separable domains, 0 for domains a classifier cannot tell apart.
-# {func}`gi_core.domain_adaptation.a_distance` uses a linear SVM whose $C$ is chosen by cross-validation
+# {func}`gi_core.metrics.domain.a_distance` uses a linear SVM whose $C$ is chosen by cross-validation
 # on the training half only. Two sanity checks, and then the distance between raw images of the tasks.
 
 # %%
@@ -282,15 +270,15 @@ plt.show()
 # These are exactly the directions of the saddle-point updates: descending $\tilde E$ descends $E$ in
 # $(\theta_f,\theta_y)$ and ascends it in $\theta_d$. One optimizer and one backward pass replace the
 # alternating updates of a GAN. Below, autograd checks the three identities on Ganin's MNIST networks
-# ({func}`gi_core.domain_adaptation.build_dann`) for four values of $\lambda$: the gradients through
+# ({func}`gi_core.models.dann.build_dann`) for four values of $\lambda$: the gradients through
 # the layer are compared with the gradients of the two losses taken separately, without it.
 
-# %%
+# %% tags=["nbval-ignore-output"]
 def grl_gradient_errors(lambda_: float) -> dict[str, float]:
     """Largest |difference| between DANN's gradients and the saddle-point directions, per block."""
     torch.manual_seed(0)
     model = build_dann().double()
-    model.grl.lambda_ = lambda_  # set in float64 (a float32 buffer would hold 0.3 as 0.30000001)
+    model.grl.set_coefficient(lambda_)  # after .double(): in float64 (a float32 buffer holds 0.3 as 0.30000001)
     xs, xt = torch.rand(8, 1, 28, 28, dtype=F64), torch.rand(8, 1, 28, 28, dtype=F64)
     ys = torch.arange(8) % 10
     terms = model.training_loss(xs, ys, xt)
@@ -332,7 +320,7 @@ assert (grl_errors.to_numpy() < 1e-12).all()
 # \lambda_p = \frac{2}{1+e^{-10p}}-1 = \tanh(5p),\qquad \mu_p = \frac{\mu_0}{(1+10p)^{0.75}},\quad \mu_0=0.01 .
 # $$
 #
-# Every method of this chapter is trained with both schedules ({class}`gi_core.da_experiment.DAConfig`).
+# Every method of this chapter is trained with both schedules ({class}`gi_core.experiments.domain_adaptation.DAConfig`).
 
 # %%
 progress = np.linspace(0, 1, 201)
@@ -383,7 +371,7 @@ pd.DataFrame(quick_rows).T.round(3)
 for method, row in quick_rows.items():
     assert row["source_accuracy"] > 0.75, (method, row)  # both learn the source task
     assert 0.1 < row["target_accuracy"] <= 1.0
-assert quick_models["dann"].grl.lambda_ > 0.99 and quick_models["source_only"].grl.lambda_ == 0.0
+assert float(quick_models["dann"].grl.coefficient) > 0.99 and float(quick_models["source_only"].grl.coefficient) == 0.0
 
 # %% [markdown]
 # ## Cross-domain latent modulation (CDLM)
@@ -422,7 +410,7 @@ assert quick_models["dann"].grl.lambda_ > 0.99 and quick_models["source_only"].g
 # (Eq. 5–6; symmetric for $ts$): both transfer latents are centred between the domains and share one
 # scale. A Monte Carlo check of Eq. 3–4 with 400 000 draws:
 
-# %%
+# %% tags=["derivation-check"]
 g = torch.Generator().manual_seed(2)
 d, draws = 6, 400_000
 mu_s, sigma_s = torch.randn(d, generator=g, dtype=F64), 0.5 + torch.rand(d, generator=g, dtype=F64)
@@ -435,7 +423,7 @@ mean_z = (z_st.mean(0) - mean_formula) / (z_st.std(0) / math.sqrt(draws))
 var_z = (z_st.var(0) - var_formula) / (var_formula * math.sqrt(2 / (draws - 1)))
 print("standardised errors, mean:", mean_z.numpy().round(2), " variance:", var_z.numpy().round(2))
 
-# %% tags=["da-check"]
+# %% tags=["derivation-check", "da-check"]
 assert mean_z.abs().max() < 5 and var_z.abs().max() < 5
 
 # %% [markdown]
@@ -506,7 +494,7 @@ assert (kl_table.loc[[0.75, 0.9, 1.0, 1.5], "((1-γ1)/γ1)²"] < 1).all() and kl
 # symmetric KL *equals* that of the original pair (same means, same pair of scales): it preserves the
 # gap. Checked on 20 000 random pairs of 16-dimensional Gaussians with scales spread over two decades:
 
-# %%
+# %% tags=["derivation-check", "nbval-ignore-output"]
 g = torch.Generator().manual_seed(4)
 shape = (20_000, 16)
 mu_s, mu_t = 3 * torch.randn(shape, generator=g, dtype=F64), 3 * torch.randn(shape, generator=g, dtype=F64)
@@ -519,7 +507,7 @@ pm1_direct = symmetric_kl(mu_s, 0.5 * (sig_s + sig_t), mu_t, 0.5 * (sig_s + sig_
 print(f"PM1 / original symmetric KL: median {float((pm1 / original).median()):.3f}, max {float((pm1 / original).max()):.3f}; "
       f"max |PM2 - original| / original = {float(((pm2 - original) / original).abs().max()):.1e}")
 
-# %% tags=["da-check"]
+# %% tags=["derivation-check", "da-check"]
 assert (pm1 <= lower * (1 + 1e-12)).all() and (lower <= original * (1 + 1e-12)).all()  # Eq. 13-14
 assert torch.allclose(pm1, pm1_direct, rtol=1e-12)  # Eq. 12 is the KL of the PM1 Gaussians
 assert torch.allclose(pm2, original, rtol=1e-12)  # PM2 preserves the gap
@@ -557,14 +545,14 @@ assert torch.allclose(pm2, original, rtol=1e-12)  # PM2 preserves the gap
 # $$
 #
 # with SGD with momentum for $\phi$, Adam for $\theta$, batch 64 and $\gamma_1=1$, $\gamma_2=0.1$,
-# $\lambda_1=\lambda_2=10^{-4}$, $\beta_1=0.1$, $\beta_2=0.01$. {class}`gi_core.cdlm.CDLM` builds one loss
+# $\lambda_1=\lambda_2=10^{-4}$, $\beta_1=0.1$, $\beta_2=0.01$. {class}`gi_core.models.cdlm.CDLM` builds one loss
 # whose gradient with respect to each block is that block's rule (the reconstruction reaches $\phi$ through
 # a gradient scaling by $\lambda_2$, the reversal layer turns the descent on $\mathcal L_{adv}$ into an
 # ascent for $\phi$).
 #
 # **What the seed leaves open, and what we chose.** The seed gives no learning rates, latent size,
 # iteration count, GRL coefficient, KL form, classifier input or network layers (it refers to UNIT
-# {cite}`liu2017unit`). Our choices, each an option of {func}`gi_core.cdlm.build_cdlm`: a two-convolution
+# {cite}`liu2017unit`). Our choices, each an option of {func}`gi_core.models.cdlm.build_cdlm`: a two-convolution
 # encoder and a transposed-convolution decoder with a 64-dimensional latent; the KL of the conditional
 # Gaussian $\mathcal N(\mu_s+\gamma_1\sigma_s\odot h_t,(\gamma_2\sigma_s)^2)$; a LeNet classifier trained
 # on source images and on the source generations $D_\theta(\gamma_1h_s+\gamma_2\varepsilon)$ with source
@@ -632,8 +620,9 @@ plt.show()
 # without consistency losses (one seed each), and CDLM with $\mu_0=0.001$ (three seeds; one with a
 # 256-dimensional latent). USPS→MNIST (framed) and MNIST→MNIST-M get one CDLM run with $\mu_0=0.001$ each.
 # Everything is stored with its provenance in `results/da_<task>.json`, one file per task
-# ({func}`gi_core.da_experiment.reproduce`; from the command line
-# `python -m gi_core.da_experiment --task mnist_usps`), and the diagnoses of the next section in
+# ({func}`gi_core.experiments.domain_adaptation.reproduce`; from the command line
+# `python -m gi_core.experiments.domain_adaptation --task mnist_usps`), and the diagnoses of the
+# {doc}`appendix <04b_domain_adaptation_diagnostics>` in
 # `results/da_mnist_usps_releases.json`, `results/da_mnist_usps_framed_releases.json`,
 # `results/da_mnist_usps_framed_reverse_validation.json`, `results/da_mnist_usps_framed_bound_terms.json`
 # and the CDLM diagnoses in `results/da_*_translation.json` and `results/da_*_early_trace.json`.
@@ -642,47 +631,10 @@ plt.show()
 # baseline rows are quoted from other papers, with other networks and preprocessing.
 
 # %% tags=["nbval-ignore-output"]
-plans = {
-    "mnist_usps": [(DAConfig(task="mnist_usps", method=m, steps=steps), [0, 1, 2])
-                   for m in ("source_only", "dann", "target_only")]
-    + [(DAConfig(task="mnist_usps", method="cdlm", steps=cdlm_steps, cdlm=cdlm_options), [0, 1, 2]),
-       (DAConfig(task="mnist_usps", method="dann", steps=steps, lambda_max=0.3), [0]),
-       (DAConfig(task="mnist_usps", method="dann", steps=10000), [0]),
-       (DAConfig(task="mnist_usps", method="cdlm", steps=cdlm_steps), [0])],
-    "usps_mnist": [(DAConfig(task="usps_mnist", method=m, steps=steps), [0]) for m in ("source_only", "dann")],
-    "mnist_mnistm": [(DAConfig(task="mnist_mnistm", method=m, steps=steps), [0]) for m in ("source_only", "dann")]
-    + [(DAConfig(task="mnist_mnistm", method="dann", steps=10000), [0]),
-       (DAConfig(task="mnist_mnistm", method="cdlm", steps=cdlm_steps, cdlm=cdlm_options), [0]),
-       (DAConfig(task="mnist_mnistm", method="cdlm", steps=cdlm_steps, cdlm=cdlm_options, lr=cdlm_lr), [0])],
-    "mnist_usps_framed": [(DAConfig(task="mnist_usps_framed", method=m, steps=steps), [0, 1, 2])
-                          for m in ("source_only", "dann", "target_only")]
-    + [(DAConfig(task="mnist_usps_framed", method="cdlm", steps=cdlm_steps, cdlm=cdlm_options), [0, 1, 2])]
-    + [(DAConfig(task="mnist_usps_framed", method="dann", steps=steps, lambda_max=lam), [0, 1, 2]) for lam in (0.1, 0.3)]
-    + [(DAConfig(task="mnist_usps_framed", method="cdlm", steps=cdlm_steps, cdlm=cdlm_options, lambda_max=lam), [0])
-       for lam in (0.1, 0.3, 0.0)]
-    + [(DAConfig(task="mnist_usps_framed", method="cdlm", steps=cdlm_steps, cdlm=cdlm_options | {"beta1": 0.0, "beta2": 0.0}),
-        [0]),
-       (DAConfig(task="mnist_usps_framed", method="cdlm", steps=cdlm_steps, cdlm=cdlm_options, lr=cdlm_lr), [0, 1, 2]),
-       (DAConfig(task="mnist_usps_framed", method="cdlm", steps=cdlm_steps, cdlm=cdlm_options | {"latent_dim": 256},
-                 lr=cdlm_lr), [0])],
-    "usps_mnist_framed": [(DAConfig(task="usps_mnist_framed", method=m, steps=steps), [0, 1, 2])
-                          for m in ("source_only", "dann")]
-    + [(DAConfig(task="usps_mnist_framed", method="cdlm", steps=cdlm_steps, cdlm=cdlm_options), [0, 1, 2]),
-       (DAConfig(task="usps_mnist_framed", method="cdlm", steps=cdlm_steps, cdlm=cdlm_options, lr=cdlm_lr), [0])],
-    "mnist_usps_framed_balanced": [(DAConfig(task="mnist_usps_framed_balanced", method="dann", steps=steps), [0, 1, 2])],
-}
-run_root = Path.home() / ".cache" / "gi-book" / "runs" / "da"
 if not ctx.quick:
-    for task, plan in plans.items():
-        reproduce(plan, run_root / task, f"da_{task}")
-    for task in ("mnist_usps", "mnist_usps_framed"):
-        release_check(plans[task], run_root / task, f"da_{task}_releases")
-    reversal_plan = [(config, seeds) for config, seeds in plans["mnist_usps_framed"]
-                     if config.method in ("source_only", "dann")]  # lambda_max = 0 (source only), 0.1, 0.3 and 1
-    reverse_validation(reversal_plan, run_root / "mnist_usps_framed", "da_mnist_usps_framed_reverse_validation")
-    bound_terms(reversal_plan, run_root / "mnist_usps_framed", "da_mnist_usps_framed_bound_terms")
-stored = {task: read_result(f"da_{task}") for task in plans}
-reference = json.loads((RESULTS_DIR / "reference" / "seed003_table_2.json").read_text())
+    for task, plan in PLANS.items():
+        reproduce(plan, RUNS_ROOT / "da" / task, f"da_{task}")
+stored = {task: stored_result(task) for task in PLANS}
 for task, result in stored.items():
     if result is None:
         print(f"{task}: no full-profile result stored yet; run this notebook with GI_PROFILE=full")
@@ -693,43 +645,6 @@ for task, result in stored.items():
     print("   data:", meta["config"]["data_sources"])
 
 # %%
-paper_rows = {"source_only": "Source Only", "dann": "DANN", "target_only": "Target Only",
-              "cdlm_consistency_to_encoder-True_lambda2-1.0": "CDLM", "cdlm": "CDLM", "dann_steps-10000": "DANN",
-              "cdlm_consistency_to_encoder-True_lambda2-1.0_lr-0.001": "CDLM"}
-descriptions = {"source_only": "Source only (λ = 0)", "dann": "DANN, Ganin's schedule (λ_max = 1)",
-                "dann_steps-10000": "DANN, 10 000 steps", "dann_lambda_max-0.1": "DANN, λ_max = 0.1",
-                "dann_lambda_max-0.3": "DANN, λ_max = 0.3",
-                "cdlm_consistency_to_encoder-True_lambda2-1.0": "CDLM, book variant (λ2 = 1, L_c trains φ)",
-                "cdlm_consistency_to_encoder-True_lambda2-1.0_lambda_max-0.3": "CDLM, book variant, λ_max = 0.3",
-                "cdlm_consistency_to_encoder-True_lambda2-1.0_lambda_max-0.1": "CDLM, book variant, λ_max = 0.1",
-                "cdlm_consistency_to_encoder-True_lambda2-1.0_lambda_max-0.0": "CDLM, book variant, no reversal (λ_max = 0)",
-                "cdlm_beta1-0.0_beta2-0.0_consistency_to_encoder-True_lambda2-1.0": "CDLM, book variant, no L_c (β1 = β2 = 0)",
-                "cdlm_consistency_to_encoder-True_lambda2-1.0_lr-0.001": "CDLM, book variant, μ0 = 0.001",
-                "cdlm_consistency_to_encoder-True_lambda2-1.0_latent_dim-256_lr-0.001": "CDLM, μ0 = 0.001, 256-d latent",
-                "cdlm": "CDLM, literal Eq. 21 (λ2 = 1e-4)", "target_only": "Target only (target labels)"}
-
-
-def mean_std(values: list[float]) -> str:
-    """A ``[mean, std, n]`` summary entry as "mean ± std" (the mean alone for one run)."""
-    mean, std, n = values
-    return f"{mean:.3f} ± {std:.3f}" if n > 1 else f"{mean:.3f}"
-
-
-def accuracy_table(task: str) -> pd.DataFrame:
-    summary = stored[task]["metrics"]["summary"]
-    rows = {}
-    for label in (label for label in descriptions if label in summary):  # the order of `descriptions`
-        values = summary[label]
-        finals = [r["final_terms"] for r in stored[task]["metrics"]["runs"] if r["model"] == label]
-        rows[descriptions[label]] = {"target accuracy": mean_std(values["target_accuracy"]),
-                                     "seeds": values["target_accuracy"][2], "source test accuracy": round(values["source_accuracy"][0], 3),
-                                     "last-batch domain accuracy": round(float(np.mean([f["domain_accuracy"] for f in finals])), 2),
-                                     "last-batch reconstruction (nats)": round(float(np.mean([f["rec_loss"] for f in finals])), 1)
-                                     if "rec_loss" in finals[0] else "",
-                                     "seed 003": reference["table"][task.split("_framed")[0]].get(paper_rows.get(label), "")}
-    return pd.DataFrame(rows).T
-
-
 accuracy_table("mnist_usps")
 
 # %%
@@ -741,51 +656,19 @@ pd.concat({name: accuracy_table(task) for task, name in (("usps_mnist", "USPS→
 #
 # DANN falls below source only on MNIST→USPS but not on USPS→MNIST, with the same code, networks and
 # schedules. That points at the *target* side of MNIST→USPS rather than at the algorithm. Two properties
-# of it can be seen without a single target label, and the cost of each can then be measured.
-#
-# ### Two releases of the same USPS digits
-#
-# The full profile's USPS *training* images are the ESL release (torchvision's training file is missing
-# offline, see the data section above), while the test images are torchvision's release of the same
-# 2 007 test digits, smoothed differently: the two releases of the test digits differ by 22/255 per pixel
-# on average. DANN aligns MNIST with the release it trains on and is scored on the other one.
-# {func}`gi_core.da_experiment.release_check` re-evaluates every stored run on the ESL release of the same
-# test digits, and on the target training images. Here (and in the rebalancing oracle below) target labels
-# are read, and only to *measure*: no run, checkpoint or setting is chosen with them.
-
-# %%
-def release_table(task: str) -> pd.DataFrame | None:
-    result = read_result(f"da_{task}_releases")
-    if result is None:
-        print(f"{task}: no release check stored yet; run this notebook with GI_PROFILE=full")
-        return None
-    columns = {"target_accuracy": "USPS test, torchvision release (reported)",
-               "esl_test_accuracy": "same digits, ESL release", "target_train_accuracy": "USPS training images (ESL)"}
-    summary = result["metrics"]["summary"]
-    rows = {descriptions[label]: {name: mean_std(summary[label][metric]) for metric, name in columns.items()}
-            for label in descriptions if label in summary}  # the order of `descriptions`
-    return pd.DataFrame(rows).T
-
-
-release_table("mnist_usps")
-
-# %% [markdown]
-# Source only and target only score the same on both releases (within a point): a classifier trained with
-# labels, whichever domain they come from, hardly notices how the test digits were smoothed. DANN does: it scores 0.690 ± 0.048
-# on the release it was adapted to and 0.579 ± 0.126 on torchvision's, and its worst seed drops from
-# 0.682 to 0.461. The adapted features are tuned to the smoothing of the images they were aligned
-# with. Part of the gap is therefore an artefact of the substitute training file, which
-# seed 003 did not have to use. But only part: on the matching release DANN is still ten points *below*
-# source only.
+# of it can be seen without a single target label, and the cost of each can then be measured. The
+# first, that the USPS training and test images are two releases of the same digits, smoothed
+# differently, is measured in the {doc}`appendix <04b_domain_adaptation_diagnostics>`, with the other
+# diagnoses of this reproduction. The second is the digits' framing.
 #
 # ### The digits' framing
 #
 # MNIST's digits were scaled into a 20×20 box and centred in a 28×28 frame when the dataset was built
 # {cite}`lecun1998mnist`; USPS's 16×16 digits fill their frame. Resized to 28×28, as seed 003 does,
 # a USPS digit is therefore about 40 % taller than an MNIST digit and its strokes are thicker.
-# {func}`gi_core.domain_adaptation.ink_extent` measures this on the images alone (rows and columns with a
+# {func}`gi_core.data.transforms.ink_extent` measures this on the images alone (rows and columns with a
 # pixel above 0.3). The `_framed` tasks shrink USPS digits into MNIST's 20×20 box instead
-# ({func}`gi_core.domain_adaptation.frame_digits`). The box is MNIST's published construction, confirmed
+# ({func}`gi_core.data.transforms.frame_digits`). The box is MNIST's published construction, confirmed
 # here without labels; it was not tuned on any accuracy.
 
 # %% tags=["nbval-ignore-output"]
@@ -821,9 +704,6 @@ pd.concat({name: accuracy_table(task) for task, name in (
     ("mnist_usps_framed_balanced", "MNIST→USPS, framed, rebalanced (oracle)"))
     if stored[task] is not None})
 
-# %%
-release_table("mnist_usps_framed")
-
 # %% [markdown]
 # **Framing is the largest single effect in this chapter.** With USPS digits in MNIST's box:
 #
@@ -838,18 +718,6 @@ release_table("mnist_usps_framed")
 # own preprocessing) sits so far below ours. It also accounts for most of what DANN gained on
 # USPS→MNIST before framing (0.560 → 0.764): framing alone takes source only to 0.774.
 #
-# **The release mismatch nearly vanishes with framing.** The second table shows that framed DANN
-# loses only about one point between the ESL release of the test digits and torchvision's
-# (0.874 ± 0.037 against 0.862 ± 0.033). Two of its three seeds are at 0.89–0.90 on the release it was
-# adapted to.
-#
-# **Label shift is not the cause either.** USPS's training digits are 16 % zeros and 14 % ones, against
-# about 10 % and 11 % in MNIST. Aligning the feature marginals of two domains whose class proportions
-# differ must push some target digits onto source features of another class {cite}`zhao2019invariant`.
-# The oracle task `mnist_usps_framed_balanced` resamples the USPS training images to MNIST's class
-# proportions. This reads the target's *training* labels, so it is a diagnosis, not a method. DANN then
-# scores 0.861 ± 0.005, the same as without rebalancing (0.862 ± 0.033); only the spread over seeds shrinks.
-#
 # **What remains: with framed digits, DANN with Ganin's schedule adds nothing to this source-only
 # network.**
 #
@@ -860,327 +728,8 @@ release_table("mnist_usps_framed")
 #
 # In both directions the reversal costs source accuracy (0.959 against 0.985, and 0.904 against 0.949),
 # while the A-distance shows that the alignment happens. Seed 003's own DANN figures (0.774 and 0.833) sit
-# on the same side of 0.90. The next section measures why, and how strong the reversal should be.
-#
-# ### How strong should the reversal be? Reverse validation and the terms of the bound
-#
-# Ganin et al.'s domain term, which this chapter implements, sums a mean over the source batch and a mean
-# over the target batch. Implementations that average over the concatenated batch halve it, so the
-# strength of the reversal, $\lambda_{\max}$, is a real hyperparameter, not a constant of the method.
-# To choose such settings, Ganin et al. use **reverse validation** {cite}`zhong2010cross,ganin2016dann`,
-# which needs no target label ({func}`gi_core.da_experiment.reverse_validation`):
-#
-# 1. train the forward network (source labels, unlabelled target images) and let it label the target
-#    training images;
-# 2. train a *reverse* network of the same setting and seed with those pseudo-labelled target images as its
-#    source and the source training images, unlabelled, as its target;
-# 3. score the reverse network on labelled source data that no run trained on (the MNIST test split).
-#
-# The setting with the highest reverse accuracy, averaged over the three seeds, is selected. Four settings
-# compete: $\lambda_{\max}=0$ (source only), 0.1, 0.3 and 1 (Ganin's schedule, the runs above); 24
-# training runs in all. Target labels appear only in columns marked "measured".
-#
-# The same networks also give the measurable terms of the Ben-David bound in their feature space: the
-# proxy A-distance of the test features (the divergence term) and an estimate of the adaptability term
-# $\lambda^*=\min_h[\varepsilon_S(h)+\varepsilon_T(h)]$ ({func}`gi_core.domain_adaptation.joint_error`):
-# the held-out error on both domains of one logistic regression fitted to labelled features of both.
-# $\lambda^*$ is small when one linear classifier serves both domains, and grows when the alignment puts
-# target digits where source digits of another class are {cite}`zhao2019invariant`. It reads target labels,
-# so it explains; it does not select.
-
-# %%
-reversal_levels = {"source_only": "0 (source only)", "dann_lambda_max-0.1": "0.1", "dann_lambda_max-0.3": "0.3",
-                   "dann": "1 (Ganin's schedule)"}
-reverse = read_result("da_mnist_usps_framed_reverse_validation")
-terms = read_result("da_mnist_usps_framed_bound_terms")
-columns = {"target_accuracy": "target accuracy (measured)", "source_accuracy": "source accuracy",
-           "a_distance": "A-distance of features", "lambda_star": "λ* (joint linear error)",
-           "pseudo_label_accuracy": "pseudo-label accuracy (measured)", "reverse_accuracy": "reverse accuracy (selects)"}
-reversal_summary = {label: terms["metrics"]["summary"][label] | reverse["metrics"]["summary"][label]
-                    for label in reversal_levels}  # both hold the same runs' target accuracy
-reversal_table = pd.DataFrame({level: {name: mean_std(reversal_summary[label][metric]) for metric, name in columns.items()}
-                               for label, level in reversal_levels.items()}).T
-reversal_table.index.name = "λ_max"
-print(f"selected by reverse validation among the DANN settings: {descriptions[reverse['metrics']['selected']]}; "
-      f"with source only competing: {descriptions[reverse['metrics']['selected_any']]}")
-print(f"raw pixels: A-distance {terms['metrics']['raw']['a_distance']:.2f}, "
-      f"λ* {terms['metrics']['raw']['lambda_star']:.3f}")
-reversal_table
-
-# %%
-x_positions = np.arange(len(reversal_levels))
-fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
-for metric, name, colour in (("target_accuracy", "target test accuracy (measured)", "tab:orange"),
-                             ("source_accuracy", "source test accuracy", "tab:blue"),
-                             ("reverse_accuracy", "reverse accuracy (selection)", "tab:green")):
-    mean, std = np.array([reversal_summary[label][metric][:2] for label in reversal_levels]).T
-    left.errorbar(x_positions, mean, yerr=std, marker="o", capsize=3, color=colour, label=name)
-left.set(ylabel="accuracy", title="MNIST→USPS, framed: 3 seeds per setting")
-left.legend(fontsize=8)
-for axis, metric, name, colour in ((right, "a_distance", "A-distance of the features", "tab:gray"),
-                                   (right.twinx(), "lambda_star", "λ* (joint linear error)", "tab:red")):
-    mean, std = np.array([reversal_summary[label][metric][:2] for label in reversal_levels]).T
-    axis.errorbar(x_positions, mean, yerr=std, marker="s", capsize=3, color=colour)
-    axis.set_ylabel(name, color=colour)
-right.set_title("terms of the Ben-David bound")
-for axis in (left, right):
-    axis.set_xticks(x_positions, [level.split(" (")[0] for level in reversal_levels.values()])
-    axis.set_xlabel(r"$\lambda_{\max}$")
-plt.tight_layout()
-plt.show()
-
-# %% tags=["da-check"]
-summary = reverse["metrics"]["summary"]
-assert reverse["metrics"]["selected"] == highest(summary, [l for l in reversal_levels if l != "source_only"],
-                                                 "reverse_accuracy")
-assert reverse["metrics"]["selected_any"] == highest(summary, list(reversal_levels), "reverse_accuracy")
-# both diagnoses re-read the checkpoints that the accuracy table reports: same networks, same accuracies
-trained = {(r["model"], r["seed"]): r["target_accuracy"] for r in stored["mnist_usps_framed"]["metrics"]["runs"]}
-for run in terms["metrics"]["runs"] + reverse["metrics"]["runs"]:
-    assert abs(run["target_accuracy"] - trained[run["model"], run["seed"]]) < 1e-9, run
-
-# %% [markdown]
-# **Reverse validation rejects Ganin's setting and source only, but cannot tell 0.1 from 0.3.** It
-# selects $\lambda_{\max}=0.3$: reverse accuracy 0.904 ± 0.015, against 0.900 ± 0.021 for 0.1, a
-# difference of a fifth of the spread over seeds; source only (0.875) and Ganin's schedule (0.843) come
-# last. The selected DANN scores **0.891 ± 0.009** (seeds 0.897, 0.881, 0.895). This is the chapter's
-# DANN result under a selection rule that reads no target label: three points above Ganin's schedule and
-# one point short of 0.90. $\lambda_{\max}=0.1$ would have scored 0.928 ± 0.005, but nothing that can
-# be computed without target labels prefers it.
-#
-# **The terms of the bound show why stronger reversal does worse here.** As $\lambda_{\max}$ grows from
-# 0 to 1:
-#
-# - the divergence term falls: the A-distance of the features goes from 1.99 to 1.69;
-# - the source error rises from 0.015 to 0.041;
-# - the adaptability term rises: $\lambda^*$ goes from 0.089 to 0.115.
-#
-# The alignment buys domain confusion with class structure, and the target accuracy falls with every
-# step (0.930, 0.928, 0.891, 0.862). With $\lambda_{\max}=0.1$ the features still separate the domains
-# (A-distance 1.98, as for source only): that network is source only in all but name. The bound itself,
-# $\varepsilon_S+\tfrac12 d_A+\lambda^*$, comes to between 1.00 and 1.10 for every setting, which says
-# nothing about an error rate, so it cannot rank them; its terms show the mechanism.
-#
-# **Framed MNIST→USPS leaves DANN little to gain.** Source only is at 0.930 and the target-only bound of
-# this network at 0.950: two points of headroom. The settings that align the features measurably (0.3 and
-# 1) lose four to seven points. Seed 003's table shows a large DANN gain (0.634 → 0.774) over a
-# source-only baseline quoted from another paper with other preprocessing. Our unframed source only
-# (0.806) already beats that DANN figure, and framing adds twelve points more.
-#
-# **CDLM's reversal behaves the same way.** Its adversarial term goes through the same gradient reversal,
-# and one seed of each setting on framed MNIST→USPS (in the framed accuracy table above) moves the same
-# way: 0.794 with $\lambda_{\max}=1$, 0.855 with 0.3 and 0.881 with 0.1, still below source only. CDLM
-# was not reverse-validated: its reverse runs would cost another hour of CPU per setting.
-
-
-# %% [markdown]
-# (cdlm-errors)=
-# ## Where CDLM's errors arise
-#
-# CDLM never classifies a target digit directly. It encodes the digit to $h_t$, decodes a source-style
-# image $D_\theta(\gamma_1h_t+\gamma_2\varepsilon)$ and classifies that image. Its classifier also trains on
-# raw source digits (`classifier_input="both"`), so the same classifier can label the raw target digit
-# too: a source-only classifier inside the model. {func}`gi_core.cdlm_diagnosis.translation_diagnosis`
-# compares the two paths digit by digit, and measures what the representation carries:
-#
-# - **raw image against translation.** The classifier's accuracy on raw target digits, and the fractions
-#   of target digits that the translation *loses* (right on the raw digit, wrong through its translation)
-#   and *gains* (the reverse). Target accuracy = raw accuracy − lost + gained, exactly.
-# - **what $h$ carries.** A linear probe on $h$ fitted to 5 000 labelled source digits, scored on source
-#   and on target test digits ("transfer"), and an oracle probe fitted to the labelled target training
-#   digits: how much class information $h_t$ holds at all, aligned with the source or not.
-# - **whether the encoder is alive.** The fraction of the encoder's last hidden units (after its ReLU)
-#   that output 0 on every test digit of both domains, and the spread of $h$ over those digits (0 when
-#   $h$ is one constant vector).
-#
-# Target labels only measure here. The diagnoses of every stored CDLM run of framed MNIST→USPS and
-# USPS→MNIST and of MNIST→MNIST-M are in `results/da_<task>_translation.json`.
-
-# %% tags=["nbval-ignore-output"]
-cdlm_plans = {task: [(config, seeds) for config, seeds in plans[task] if config.method == "cdlm"]
-              for task in ("mnist_usps_framed", "usps_mnist_framed", "mnist_mnistm")}
-trace_settings = {"mnist_usps_framed": [{}, {"lambda_max": 0.0}, {"lr": cdlm_lr}], "mnist_mnistm": [{}, {"lr": cdlm_lr}]}
-if not ctx.quick:
-    for task, plan in cdlm_plans.items():
-        translation_diagnoses(plan, run_root / task, f"da_{task}_translation")
-    for task, settings in trace_settings.items():
-        early_training_traces([DAConfig(task=task, method="cdlm", steps=cdlm_steps, cdlm=cdlm_options, **setting)
-                               for setting in settings], 0, (1, 5, 10, 25, 50, 100, 200, 300), f"da_{task}_early_trace")
-translation = {task: read_result(f"da_{task}_translation") for task in cdlm_plans}
-traces = {task: read_result(f"da_{task}_early_trace") for task in trace_settings}
-diagnosis_columns = {"target_accuracy": "target: translated", "untranslated_target_accuracy": "target: raw digit",
-                     "lost_by_translation": "lost", "gained_by_translation": "gained",
-                     "source_accuracy": "source: translated", "probe_source": "probe: source",
-                     "probe_transfer": "probe: source → target", "probe_target": "probe: target (oracle)",
-                     "inactive_units": "dead units", "h_spread": "spread of h"}
-
-
-def diagnosis_table(task: str) -> pd.DataFrame:
-    summary = translation[task]["metrics"]["summary"]
-    return pd.DataFrame({f"{descriptions[label]} ({summary[label]['target_accuracy'][2]})":
-                         {name: mean_std(summary[label][metric]) for metric, name in diagnosis_columns.items()}
-                         for label in descriptions if label in summary}).T
-
-
-pd.concat({name: diagnosis_table(task) for task, name in (("mnist_usps_framed", "MNIST→USPS, framed"),
-                                                           ("usps_mnist_framed", "USPS→MNIST, framed"),
-                                                           ("mnist_mnistm", "MNIST→MNIST-M"))
-           if translation[task] is not None})
-
-# %% tags=["da-check"]
-for task, result in translation.items():
-    if result is None:
-        continue
-    trained = {(r["model"], r["seed"]): r["target_accuracy"] for r in stored[task]["metrics"]["runs"]}
-    for run in result["metrics"]["runs"]:
-        assert abs(run["target_accuracy"] - trained[run["model"], run["seed"]]) < 1e-9, run  # the same checkpoints
-        balance = run["untranslated_target_accuracy"] - run["lost_by_translation"] + run["gained_by_translation"]
-        assert abs(run["target_accuracy"] - balance) < 1e-6, run  # raw accuracy - lost + gained
-
-# %% [markdown]
-# **The translation is where CDLM loses.** In every run on framed MNIST→USPS that keeps the consistency
-# losses (ten of the eleven; the ranges in this paragraph and the next are over these), the classifier
-# inside the model labels the *raw* USPS digits at 0.91–0.93, source only's level (0.930 ± 0.003), and their
-# translations at 0.79–0.88. Translating loses 5–15 % of the target digits and gains 1–3 % back: CDLM,
-# as trained here, is worse than the source-only classifier it carries. Source digits lose less on the
-# way (0.96–0.98 translated, 0.99 raw), so the decoder can draw a digit of the right class from $h$; what
-# goes wrong is the $h$ of the *target* digits. (Without the consistency losses the translation loses
-# 60 % of them; see below.)
-#
-# **The target's $h$ is not in the source's coordinates.** A linear probe reads the class from $h$ at
-# 0.90–0.94 on source digits and, fitted to labelled USPS digits, at 0.89–0.93 on target digits: $h_t$
-# holds the class. But the probe fitted to source digits scores only 0.69–0.82 on target digits. The
-# adversarial term did not even bring the two marginals of $h$ together (its A-distance is 1.60–1.86 in
-# the seed-0 runs, no lower than the raw pixels' 1.63), and nothing in the objective matches the classes:
-# a target "3" gets an $h$ that the decoder draws as another source digit.
-#
-# **With Ganin's rate much of the encoder is dead.** With $\mu_0=0.01$, 32–63 % of the units of the
-# encoder's last hidden layer output 0 on every test digit of both domains; with $\mu_0=0.001$, 2–7 %
-# (31 % in the run with a 256-dimensional latent). The next subsection shows when they die.
-#
-# **On MNIST-M, $h$ is one constant vector.** The run with $\mu_0=0.01$ has 74 % dead units and no spread
-# in $h$ at all: every digit of either domain is encoded to the same $h$, so the decoder draws one image
-# and the classifier answers one class (0.113 on both domains, while the same classifier labels raw MNIST
-# digits at 0.991). With $\mu_0=0.001$ the encoder lives (0.6 % dead) and source digits survive their
-# translation (0.951), but target accuracy is only 0.255, half of source only's 0.519. The diagnosis
-# says why: the $h$ of MNIST-M digits carries little of their class even for the oracle probe (0.50), and
-# none of it in the source's coordinates (0.105, chance). CDLM reconstructs only source images; nothing in
-# its objective asks $h_t$ to describe the target's digit rather than its coloured background.
-
-# %% [markdown]
-# ### The first ten steps: dead encoder units
-#
-# {func}`gi_core.cdlm_diagnosis.early_training_trace` follows a run through its first 300 steps, with the
-# schedules of the full run, and records the dead units and the spread of $h$ on 500 test digits of each
-# domain; it reads no label except the source class loss. The left panels are the stored traces of the
-# full-profile runs (`results/da_mnist_usps_framed_early_trace.json`, `results/da_mnist_mnistm_early_trace.json`),
-# the right one is computed on this run's data.
-
-# %% tags=["nbval-ignore-output"]
-trace_names = {DAConfig(method="cdlm", cdlm=cdlm_options, **setting).label: name
-               for setting, name in (({}, "μ0 = 0.01"), ({"lambda_max": 0.0}, "μ0 = 0.01, no reversal"),
-                                     ({"lr": cdlm_lr}, f"μ0 = {cdlm_lr:g}"))}
-live_traces = {name: early_training_trace(DAConfig(task="mnist_usps", method="cdlm", steps=cdlm_steps,
-                                                   cdlm=cdlm_options, lr=lr), mu_data, 0, (1, 10, 25, 50))
-               for lr, name in ((0.01, "μ0 = 0.01"), (cdlm_lr, f"μ0 = {cdlm_lr:g}"))}
-panels = [(f"{name}: stored full-profile runs", {trace_names[label]: trace
-                                                 for label, trace in traces[task]["metrics"]["traces"].items()})
-          for task, name in (("mnist_usps_framed", "MNIST→USPS framed"), ("mnist_mnistm", "MNIST→MNIST-M"))
-          if traces[task] is not None]
-panels.append((f"MNIST→USPS: this run ({ctx.profile} profile)", live_traces))
-colours = {"μ0 = 0.01": "tab:red", "μ0 = 0.01, no reversal": "tab:orange", f"μ0 = {cdlm_lr:g}": "tab:blue"}
-dashes = {"μ0 = 0.01, no reversal": "--"}  # it lies on the μ0 = 0.01 curve
-fig, axes = plt.subplots(2, len(panels), figsize=(3.6 * len(panels), 5.2), sharex=True, squeeze=False)
-for column, (title, panel) in enumerate(panels):
-    for name, trace in panel.items():
-        steps_run = [record["step"] for record in trace]
-        style = {"color": colours[name], "linestyle": dashes.get(name, "-"), "marker": "o"}
-        axes[0, column].plot(steps_run, [r["inactive_units"] for r in trace], label=name, **style)
-        axes[1, column].plot(steps_run, [r["h_spread"] for r in trace], **style)
-    axes[0, column].set_title(title, fontsize=9)
-    axes[0, column].set_ylim(-0.03, 1.03)
-    axes[1, column].set_xscale("log")
-    axes[1, column].set_xlabel("training step")
-    axes[0, column].legend(fontsize=7)
-axes[0, 0].set_ylabel("dead encoder units")
-axes[1, 0].set_ylabel("spread of h")
-plt.tight_layout()
-plt.show()
-
-# %% tags=["da-check"]
-# in this run too: Ganin's rate kills most of the encoder within 50 steps, a tenth of it does not
-assert live_traces["μ0 = 0.01"][-1]["inactive_units"] > 0.5
-assert live_traces[f"μ0 = {cdlm_lr:g}"][-1]["inactive_units"] < 0.2
-
-# %% [markdown]
-# **The encoder dies in its first ten steps, and the reversal plays no part.** With $\mu_0=0.01$ the
-# dead fraction jumps from 17 % to 85 % between steps 5 and 10 on framed MNIST→USPS (on MNIST-M, from 2 %
-# at the first step to 91 % at the tenth), and $h$ loses all spread (on MNIST-M it regains a little
-# around step 300 and has none at the end of training). With the reversal switched off
-# ($\lambda_{\max}=0$) the dead fraction is the same to two decimals at every step; in the first ten steps
-# its coefficient is below 0.013 anyway. The class loss on
-# source digits then stalls (1.25 after 300 steps, against 0.61 with $\mu_0=0.001$, where 4 % of the units
-# are dead).
-#
-# The cause is the size of the first updates. The reconstruction is a sum over 784 pixels (2 352 for
-# MNIST-M) and reaches the encoder at full weight ($\lambda_2=1$): at initialisation it is about 570 nats
-# against a class loss of 2.3, and the encoder's gradient is about 30 times larger than the gradient that
-# DANN's features receive (the cell below). Ganin's $\mu_0=0.01$ was tuned for the second. With momentum
-# 0.9, a few such steps push the pre-activation of most units of the last convolution below zero for
-# every input. A ReLU unit that is 0 on every input gets no gradient for its own weights; only the layer
-# below can bring it back, and that is slow: 88 % (MNIST→USPS) and 80 % (MNIST-M) of the units are still
-# dead after 300 steps, 32–63 % and 74 % after 4 000. Seed 003 gives no
-# learning rate; its $\lambda_2=10^{-4}$ shrinks this gradient ten thousandfold, which the literal run above
-# shows starves the encoder instead. We therefore start CDLM's SGD at $\mu_0=10^{-3}$
-# (`gi_core.da_experiment.BOOK_CDLM_LR`). The choice rests on these traces, which read no target
-# label, not on target accuracy.
-
-# %% tags=["nbval-ignore-output"]
-def trunk_gradient_norm(config: DAConfig, seed: int = 0) -> float:
-    """Norm of the gradient that one batch of 64 + 64 digits sends into a fresh model's encoder (CDLM) or features (DANN)."""
-    torch.manual_seed(seed)
-    model, _ = build_method(config, mu_data)
-    terms = model.training_loss(mu_data.source_x[:64], mu_data.source_y[:64], mu_data.target_x[:64])
-    trunk = model.encoder if isinstance(model, CDLM) else model.feature_extractor
-    return torch.cat([g.flatten() for g in torch.autograd.grad(terms["loss"], list(trunk.parameters()))]).norm().item()
-
-
-initial_gradients = {"CDLM encoder": trunk_gradient_norm(DAConfig(task="mnist_usps", method="cdlm", cdlm=cdlm_options)),
-                     "DANN features": trunk_gradient_norm(DAConfig(task="mnist_usps", method="dann"))}
-print({name: round(norm, 2) for name, norm in initial_gradients.items()})
-
-# %% tags=["da-check"]
-assert initial_gradients["CDLM encoder"] > 10 * initial_gradients["DANN features"]
-
-# %% [markdown]
-# ### With the encoder alive
-#
-# The runs with $\mu_0=0.001$ (rows "μ0 = 0.001" in the tables above and below; 4 000 steps, final
-# iterate, as every other run):
-#
-# | task | μ0 = 0.01 | μ0 = 0.001 | source only | seed 003 |
-# |---|---|---|---|---|
-# | MNIST→USPS, framed | 0.804 ± 0.014 | 0.845 ± 0.004 | 0.930 ± 0.003 | 0.961 |
-# | USPS→MNIST, framed | 0.780 ± 0.004 | 0.729 | 0.774 ± 0.021 | 0.983 |
-# | MNIST→MNIST-M | 0.113 | 0.255 | 0.519 | 0.987 |
-#
-# - **Keeping the encoder alive is worth four points on MNIST→USPS** (three seeds each, the spreads
-#   do not overlap) and turns MNIST-M's collapse into a model that translates source digits correctly.
-#   It does not close the gap: translating still loses more target digits than it gains (table above),
-#   and the transfer probe on $h$ rises only from 0.71 to 0.74 (means over three seeds). On USPS→MNIST
-#   the one run with $\mu_0=0.001$ is five points *below* the three with 0.01. Its encoder lives (5 % dead units,
-#   against 58 % for seed 0 with 0.01), but its transfer probe falls from 0.67 to 0.59, and translating
-#   loses 13 % of the MNIST digits and gains 3 % back (11 % and 7 % for seed 0 with 0.01). With either
-#   rate the classifier labels raw MNIST digits better than their translations (0.80–0.83).
-# - **A wider latent helps a little** (one seed): with 256 dimensions instead of 64, CDLM scores 0.875
-#   on framed MNIST→USPS, against 0.850 for the same seed with 64, still five points under source only.
-# - **The consistency losses are indispensable, as Table 3 says.** Without $\mathcal L_c$
-#   ($\beta_1=\beta_2=0$, $\mu_0=0.01$, one seed) the translations carry almost no class: 0.332 on the
-#   target and 0.376 on the source (Table 3: 0.635 on the target).
-# - **The reversal does not help CDLM here.** Without it ($\lambda_{\max}=0$, $\mu_0=0.01$, one seed)
-#   CDLM scores 0.848, against 0.794 for the same seed with Ganin's schedule; with $\lambda_{\max}=0.3$
-#   and 0.1 it scores 0.855 and 0.881 (one seed each), all below source only.
-
+# on the same side of 0.90. The {doc}`appendix <04b_domain_adaptation_diagnostics>` measures why, and how
+# strong the reversal should be.
 
 # %% [markdown]
 # ## Where the domains go: t-SNE and the A-distance
@@ -1198,7 +747,7 @@ for task, prefix in (("mnist_usps", ""), ("mnist_usps_framed", "framed: ")):
         continue
     result = stored[task]["metrics"]
     a_distances[prefix + "raw pixels"] = result["a_distance_raw"]
-    a_distances.update({prefix + descriptions[label]: v["a_distance"][0] for label, v in result["summary"].items()
+    a_distances.update({prefix + TITLES[label]: v["a_distance"][0] for label, v in result["summary"].items()
                         if "a_distance" in v})
 fig, ax = plt.subplots(figsize=(7, 0.3 * len(a_distances) + 1))
 ax.barh(list(a_distances), list(a_distances.values()), color="tab:gray")
@@ -1210,10 +759,10 @@ plt.show()
 # %%
 shown = ["source_only", "dann", "cdlm_consistency_to_encoder-True_lambda2-1.0"]
 embeddings = {"raw pixels": mu_result["tsne_raw"]}
-embeddings.update({descriptions[r["model"]].split(",")[0]: r["tsne"] for r in mu_result["runs"]
+embeddings.update({TITLES[r["model"]].split(",")[0]: r["tsne"] for r in mu_result["runs"]
                    if "tsne" in r and r["model"] in shown})
 if stored["mnist_usps_framed"] is not None:
-    embeddings.update({descriptions[r["model"]].split(",")[0] + ", framed": r["tsne"]
+    embeddings.update({TITLES[r["model"]].split(",")[0] + ", framed": r["tsne"]
                        for r in stored["mnist_usps_framed"]["metrics"]["runs"] if "tsne" in r and r["model"] == "dann"})
 fig, axes = plt.subplots(2, len(embeddings), figsize=(2.8 * len(embeddings), 5.8))
 for column, (label, emb) in zip(axes.T, embeddings.items()):
@@ -1244,7 +793,8 @@ plt.show()
 # **DANN on MNIST→USPS: the gap to 0.90 taken apart.** With seed 003's preprocessing, DANN ends at
 # 0.579 ± 0.126 (seeds 0.712, 0.461 and 0.566), *below* source only. Neither capping the reversal at
 # $\lambda_{\max}=0.3$ (0.689, one seed) nor training 2.5 times longer (0.704 after 10 000 steps) changes
-# that. The section above takes the gap apart:
+# that. The section on framing above and the {doc}`appendix <04b_domain_adaptation_diagnostics>` take
+# the gap apart:
 #
 # 1. **Framing.** USPS digits resized to 28×28 are 40 % taller than MNIST's. In MNIST's 20×20 box DANN
 #    reaches 0.862 ± 0.033.
@@ -1273,7 +823,7 @@ plt.show()
 # Ganin et al.'s 0.767 there would need still longer training than a 2-core CPU allowed. The runs are
 # resumable, and the GPU command is in the README.
 #
-# **CDLM is far from seed 003's 0.961; the diagnosis shows where it loses.**
+# **CDLM is far from seed 003's 0.961.**
 #
 # - **The literal update rules fail, as predicted.** After 4 000 steps the reconstruction of the literal
 #   run has only come down to 131 nats (the book variant's: 52–56). Digits of both domains are classified
@@ -1290,20 +840,11 @@ plt.show()
 # - **On MNIST→MNIST-M the collapse is explained, the adaptation still fails** (one seed each). With
 #   Ganin's rate the encoder dies in its first ten steps and $h$ is one constant vector, so every digit
 #   gets the same class (0.113). With $\mu_0=0.001$ the model trains (0.951 on source digits through
-#   their translations) but scores 0.255 on MNIST-M, half of source only: the $h$ of a coloured digit
-#   barely carries its class (0.50 even for a probe fitted to target labels). Seed 003 reports 0.987.
+#   their translations) but scores 0.255 on MNIST-M, half of source only. Seed 003 reports 0.987.
 #
-# The diagnosis of {ref}`cdlm-errors` takes the gap apart. **First, dead units:** Ganin's rate kills most
-# of the encoder within ten steps; a tenth of it is worth four points on MNIST→USPS and removes the
-# MNIST-M collapse. **Second, the translation:** in every run the classifier inside CDLM does better on
-# the raw target digit (0.91–0.93 on MNIST→USPS) than on its translation. The decoder draws source digits
-# of the right class from $h$, but the target's $h$ is not in the source's coordinates (a linear probe
-# transfers at 0.7–0.8, against about 0.9 within each domain). A wider latent (0.875) or a weaker
-# reversal (0.881) narrows the gap by a few points; neither reaches source only. The objective matches the marginals of $h$ and decodes $h_s$ consistently with
-# $\ddot z_{st}$; nothing ties a target "3" to a source "3" except the shared encoder. What the seed leaves
-# unspecified is where the difference must lie: UNIT's encoder and decoder {cite}`liu2017unit`, which
-# share their high-level layers and reconstruct *both* domains, the latent size, the training length and
-# the classifier. UNIT's networks were out of reach of this CPU budget.
+# The diagnosis of {ref}`cdlm-errors` takes the gap apart: Ganin's rate kills most of the encoder within
+# ten steps, and in every run the classifier inside CDLM does better on the raw target digit than on its
+# translation, because the target's $h$ is not in the source's coordinates.
 #
 # **A CDLM target of 0.95, which this book set itself, is the target-only bound of this setting.** A
 # network of the same architecture trained on all 7 291 labelled USPS training images reaches
@@ -1318,3 +859,7 @@ plt.show()
 # Eq. 1–15, which the checks above verify, and it documents a configuration that trains stably on all
 # three pairs once its learning rate is a tenth of DANN's, but adapts on none of them better than source
 # only.
+#
+# The {doc}`appendix <04b_domain_adaptation_diagnostics>` holds the measurements behind these
+# statements: the release check, the label-shift oracle, reverse validation and the terms of the
+# Ben-David bound, and the diagnosis of CDLM's errors.

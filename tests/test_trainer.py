@@ -2,11 +2,23 @@ import json
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from gi_core.models import VAE
-from gi_core.networks import encoder_decoder
-from gi_core.trainer import CheckpointError, NonFiniteLossError, Trainer
+from gi_core.models.classifier import FeatureClassifier
+from gi_core.models.vae import VAE
+from gi_core.nets.encoders import encoder_decoder
+from gi_core.trainer import (
+    CheckpointError,
+    NonFiniteLossError,
+    OptimizerSpec,
+    Scheduled,
+    TrainableModel,
+    Trainer,
+    make_optimizers,
+    parameter_groups,
+)
+from tests.helpers import gen
 
 
 def make_vae(seed=0, hidden=(16,)):
@@ -208,23 +220,23 @@ def test_lr_schedule_sets_each_step_and_resumes_bitwise(data, tmp_path):
         seen.append(step)
         return 1.0 / (1.0 + step)
 
-    trainer = make_trainer(make_vae(), data, lr_schedule=schedule)
+    trainer = make_trainer(make_vae(), data, schedules={"lr": schedule})
     trainer.fit(3)
     assert seen == [0, 1, 2]
     (group,) = trainer.optimizers["loss"].param_groups
     assert group["initial_lr"] == 1e-2 and group["lr"] == pytest.approx(1e-2 / 3)
 
     straight = make_vae()
-    make_trainer(straight, data, lr_schedule=lambda s: 0.9**s).fit(12)
+    make_trainer(straight, data, schedules={"lr": lambda s: 0.9**s}).fit(12)
     first = make_vae()
-    make_trainer(first, data, tmp_path / "run", checkpoint_every=5, lr_schedule=lambda s: 0.9**s).fit(7)
+    make_trainer(first, data, tmp_path / "run", checkpoint_every=5, schedules={"lr": lambda s: 0.9**s}).fit(7)
     resumed_model = make_vae(seed=7)
-    resumed = make_trainer(resumed_model, data, tmp_path / "run", checkpoint_every=5, lr_schedule=lambda s: 0.9**s)
+    resumed = make_trainer(resumed_model, data, tmp_path / "run", checkpoint_every=5, schedules={"lr": lambda s: 0.9**s})
     assert resumed.load_checkpoint() == 5
     resumed.fit(12)
     assert torch.equal(flat_params(straight), flat_params(resumed_model))
-    with pytest.raises(ValueError, match="step 0: lr_schedule returned nan"):
-        make_trainer(make_vae(), data, lr_schedule=lambda s: float("nan")).fit(1)
+    with pytest.raises(ValueError, match="step 0: schedule 'lr' returned nan"):
+        make_trainer(make_vae(), data, schedules={"lr": lambda s: float("nan")}).fit(1)
 
 
 def test_resume_loads_a_checkpoint_only_when_one_exists(data, tmp_path):
@@ -234,3 +246,189 @@ def test_resume_loads_a_checkpoint_only_when_one_exists(data, tmp_path):
     again = make_trainer(make_vae(seed=5), data, tmp_path / "run", checkpoint_every=4)
     assert again.resume() == 4
     assert make_trainer(make_vae(), data).resume() == 0  # no checkpoint directory at all
+
+
+# --- schedules, partial batches, the model protocols and the optimizers ----------------------------
+
+
+class LinearModel(nn.Module):
+    """Loss ``coefficient * (a + b)`` in float64: each SGD step moves a and b by exactly their group's rate."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Parameter(torch.ones(1, dtype=torch.float64))
+        self.b = nn.Parameter(torch.ones(1, dtype=torch.float64))
+        self.coefficient, self.calls, self.batches = 1.0, [], []
+
+    def training_loss(self, x):
+        self.batches.append(x.clone())
+        return {"loss": self.coefficient * (self.a + self.b).sum(), "coefficient": torch.tensor(self.coefficient)}
+
+    def parameters_by_loss(self):
+        return {"loss": [self.a, self.b]}
+
+
+class ScheduledModel(LinearModel):
+    def set_coefficient(self, name, value):
+        self.calls.append((name, value))
+        self.coefficient = value
+
+
+def test_lr_schedule_scales_every_group_before_each_step():
+    model = LinearModel()
+    opt = torch.optim.SGD([{"params": [model.a], "lr": 0.1}, {"params": [model.b], "lr": 0.01}])
+    factor = lambda step: 1.0 / (1.0 + step)  # noqa: E731
+    Trainer(model, opt, torch.zeros(4, 1), batch_size=2, progress=False, schedules={"lr": factor}).fit(3)
+    a, b = 1.0, 1.0
+    for step in range(3):  # the gradient is 1: each step moves a parameter by its group's rate at that step
+        a, b = a - 0.1 * factor(step), b - 0.01 * factor(step)
+    assert (model.a.item(), model.b.item()) == (a, b)
+    assert [g["initial_lr"] for g in opt.param_groups] == [0.1, 0.01]
+    assert [g["lr"] for g in opt.param_groups] == [0.1 * factor(2), 0.01 * factor(2)]
+
+
+def test_a_coefficient_schedule_is_set_on_the_model_before_the_loss():
+    model = ScheduledModel()
+    ramp = lambda step: 0.25 * step  # noqa: E731
+    trainer = Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), torch.zeros(4, 1), batch_size=2,
+                      progress=False, log_every=1, schedules={"grl": ramp, "lr": lambda step: 1.0})
+    history = trainer.fit(4)
+    assert model.calls == [("grl", 0.0), ("grl", 0.25), ("grl", 0.5), ("grl", 0.75)]
+    assert [h["coefficient"] for h in history] == [0.0, 0.25, 0.5, 0.75]  # the loss of step t saw ramp(t)
+    assert model.a.item() == 1.0 - 0.1 * (0.0 + 0.25 + 0.5 + 0.75)
+
+
+def test_schedules_are_validated(data):
+    opt = lambda model: torch.optim.SGD(model.parameters(), lr=0.1)  # noqa: E731
+    plain = LinearModel()
+    with pytest.raises(TypeError, match=r"the schedules \['grl'\] need a model with set_coefficient"):
+        Trainer(plain, opt(plain), data, batch_size=4, schedules={"grl": lambda step: 1.0})
+    Trainer(plain, opt(plain), data, batch_size=4, progress=False, schedules={"lr": lambda step: 0.5}).fit(1)
+    with pytest.raises(TypeError, match="schedules must map names to functions of the step"):
+        Trainer(plain, opt(plain), data, batch_size=4, schedules={"lr": 0.5})
+    model = ScheduledModel()
+    trainer = Trainer(model, opt(model), data, batch_size=4, progress=False,
+                      schedules={"grl": lambda step: -1.0 if step == 2 else 0.5})
+    with pytest.raises(ValueError, match="step 2: schedule 'grl' returned -1.0; it must be finite and non-negative"):
+        trainer.fit(5)
+    assert trainer.step == 2 and model.calls == [("grl", 0.5), ("grl", 0.5)]
+    with pytest.raises(ValueError, match="step 0: schedule 'grl' returned nan"):
+        Trainer(model, opt(model), data, batch_size=4, progress=False, schedules={"grl": lambda step: float("nan")}).fit(1)
+
+
+@pytest.mark.parametrize(("drop_last", "sizes"), [(False, [4, 4, 2]), (True, [4, 4])])
+def test_each_epoch_follows_one_seeded_permutation(drop_last, sizes):
+    model = LinearModel()
+    x = torch.arange(10.0).unsqueeze(1)
+    trainer = Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), x, batch_size=4, seed=7,
+                      progress=False, drop_last=drop_last)
+    assert trainer.steps_per_epoch == len(sizes)  # ceil(10 / 4) = 3 with the short batch, 10 // 4 = 2 without
+    trainer.fit(3 * len(sizes))
+    assert [len(batch) for batch in model.batches] == 3 * sizes
+    shuffle = torch.Generator().manual_seed(7)
+    for epoch in range(3):
+        seen = torch.cat(model.batches[epoch * len(sizes) : (epoch + 1) * len(sizes)]).squeeze(1)
+        order = torch.randperm(10, generator=shuffle).float()
+        assert torch.equal(seen, order[: len(seen)])
+    if not drop_last:
+        assert sorted(seen.tolist()) == list(range(10))  # every example once per epoch
+
+
+def test_parameter_groups_list_the_parameters_of_each_term_in_order():
+    encoder, decoder, critic = nn.Linear(2, 3), nn.Linear(3, 2), nn.Linear(2, 1)
+    groups = parameter_groups(loss=[encoder, decoder], critic_loss=[critic])
+    assert list(groups) == ["loss", "critic_loss"]
+    assert [id(p) for p in groups["loss"]] == [id(encoder.weight), id(encoder.bias), id(decoder.weight), id(decoder.bias)]
+    assert [id(p) for p in groups["critic_loss"]] == [id(critic.weight), id(critic.bias)]
+
+
+class TwoTermModel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.generator, self.critic = nn.Linear(2, 2), nn.Linear(2, 1)
+
+    def training_loss(self, x):
+        return {"loss": self.critic(self.generator(x)).mean(), "critic_loss": -self.critic(x).mean()}
+
+    def parameters_by_loss(self):
+        return parameter_groups(loss=[self.generator], critic_loss=[self.critic])
+
+
+def test_make_optimizers_builds_each_optimizer_with_exactly_its_settings():
+    model = TwoTermModel()
+    specs = {"loss": OptimizerSpec("adam", 2e-4, betas=(0.5, 0.999)), "critic_loss": OptimizerSpec("sgd", 0.01, momentum=0.9)}
+    optimizers = make_optimizers(model, specs)
+    adam, sgd = optimizers["loss"], optimizers["critic_loss"]
+    assert type(adam) is torch.optim.Adam and type(sgd) is torch.optim.SGD
+    (group,) = adam.param_groups
+    assert (group["lr"], group["betas"], group["fused"]) == (2e-4, (0.5, 0.999), None)
+    assert group["params"] == list(model.generator.parameters())
+    (group,) = sgd.param_groups
+    assert (group["lr"], group["momentum"]) == (0.01, 0.9) and group["params"] == list(model.critic.parameters())
+    shared = make_optimizers(model, OptimizerSpec(lr=1e-3, fused=True))  # one spec for every term
+    assert set(shared) == {"loss", "critic_loss"} and all(type(o) is torch.optim.Adam for o in shared.values())
+    assert all((o.param_groups[0]["lr"], o.param_groups[0]["betas"], o.param_groups[0]["fused"]) == (1e-3, (0.9, 0.999), True)
+               for o in shared.values())
+    assert make_optimizers(model, OptimizerSpec("sgd", 0.1))["loss"].param_groups[0]["momentum"] == 0.0
+    foreach = make_optimizers(model, OptimizerSpec(foreach=True))["loss"].param_groups[0]
+    assert (foreach["foreach"], foreach["fused"]) == (True, None)
+    with pytest.raises(ValueError, match=r"specs are given for \['loss'\], but the model trains the terms \['critic_loss', 'loss'\]"):
+        make_optimizers(model, {"loss": OptimizerSpec()})
+    with pytest.raises(ValueError, match=r"given for \['critic_loss', 'disc', 'loss'\]"):
+        make_optimizers(model, dict(specs, disc=OptimizerSpec()))
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"kind": "sgd", "betas": (0.5, 0.9)}, "SGD takes no betas and no implementation choice"),
+        ({"kind": "sgd", "fused": True}, "SGD takes no betas and no implementation choice"),
+        ({"kind": "sgd", "foreach": True}, "SGD takes no betas and no implementation choice"),
+        ({"kind": "adam", "fused": True, "foreach": True}, "choose one Adam implementation"),
+        ({"kind": "adam", "momentum": 0.9}, "Adam takes betas, not momentum"),
+        ({"kind": "rmsprop"}, r"optimizer kind must be one of \('adam', 'sgd'\), got 'rmsprop'"),
+        ({"lr": 0.0}, "lr must be finite and positive, got 0.0"),
+        ({"lr": float("nan")}, "lr must be finite and positive, got nan"),
+    ],
+)
+def test_optimizer_spec_refuses_settings_of_the_other_kind(settings, message):
+    with pytest.raises(ValueError, match=message):
+        OptimizerSpec(**settings)
+
+
+def test_model_protocols_are_checked_at_runtime():
+    assert isinstance(make_vae(), TrainableModel) and isinstance(TwoTermModel(), TrainableModel)
+    assert not isinstance(ExplodingModel(1), TrainableModel)  # no parameters_by_loss
+    assert isinstance(ScheduledModel(), Scheduled) and not isinstance(LinearModel(), Scheduled)
+    assert not isinstance(make_vae(), Scheduled)
+
+
+def test_trainer_reproduces_the_plain_classifier_loop_bitwise():
+    """Trainer(drop_last=False) over E epochs is the old ``train_classifier`` loop: one seeded permutation per epoch,
+    split into batches (the last one shorter), one Adam step each; stored results rely on the equality."""
+    g = gen(0)
+    x, y = torch.randn(50, 1, 2, 2, generator=g), torch.randint(0, 3, (50,), generator=g)
+    epochs, batch, seed, lr = 3, 16, 5, 1e-2
+
+    def classifier() -> FeatureClassifier:
+        torch.manual_seed(1)
+        return FeatureClassifier(nn.Sequential(nn.Flatten(), nn.Linear(4, 8), nn.ReLU()), 8, 3)
+
+    trained = classifier()
+    trainer = Trainer(trained, make_optimizers(trained, OptimizerSpec("adam", lr)), (x, y), batch, seed=seed,
+                      drop_last=False, progress=False)
+    trainer.fit(epochs * trainer.steps_per_epoch)
+    assert trainer.steps_per_epoch == 4
+
+    plain = classifier()
+    optimizer = torch.optim.Adam(plain.parameters(), lr=lr)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        order = torch.randperm(50, generator=generator)
+        for idx in order.split(batch):
+            loss = F.cross_entropy(plain(x[idx]), y[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+    assert torch.equal(flat_params(trained), flat_params(plain))
+    assert not torch.equal(flat_params(trained), flat_params(classifier()))  # it did train

@@ -1,0 +1,70 @@
+r"""Schedules of Ganin et al. (2016; seed 004 §3.4) as functions of the training progress, and of the step.
+
+:func:`grl_schedule` and :func:`dann_learning_rate` are the formulas of the paper, in the progress
+:math:`p\in[0,1]`; :func:`grl_ramp` and :func:`annealed_lr_factor` turn them into functions of the step that
+:class:`gi_core.trainer.Trainer` applies before each step (its ``schedules``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+
+from gi_core.validation import check_positive_int
+
+
+def grl_schedule(progress: float, gamma: float = 10.0) -> float:
+    r"""Ganin et al.'s GRL coefficient :math:`\lambda_p = \frac{2}{1+e^{-\gamma p}} - 1 = \tanh(\gamma p/2)`.
+
+    ``progress`` :math:`p\in[0,1]` is the fraction of training done (seed 004 §3.4, :math:`\gamma=10`). The
+    coefficient rises from 0, which keeps the noisy early domain gradient from swamping the features,
+    to (almost) 1: :math:`\lambda_{0.5}\approx0.9866` and :math:`\lambda_1\approx0.99991` for :math:`\gamma=10`.
+    """
+    progress, gamma = float(progress), float(gamma)
+    if not (math.isfinite(progress) and 0.0 <= progress <= 1.0):
+        raise ValueError(f"progress must lie in [0, 1], got {progress}")
+    if not (math.isfinite(gamma) and gamma > 0.0):
+        raise ValueError(f"gamma must be finite and positive, got {gamma}")
+    return 2.0 / (1.0 + math.exp(-gamma * progress)) - 1.0
+
+
+def dann_learning_rate(progress: float, lr0: float = 0.01, alpha: float = 10.0, beta: float = 0.75) -> float:
+    r"""Ganin et al.'s annealed learning rate :math:`\mu_p = \mu_0/(1+\alpha p)^\beta` (seed 004 §3.4).
+
+    Defaults :math:`\mu_0=0.01`, :math:`\alpha=10`, :math:`\beta=0.75`; ``progress`` :math:`p\in[0,1]`.
+    """
+    progress = float(progress)
+    if not (math.isfinite(progress) and 0.0 <= progress <= 1.0):
+        raise ValueError(f"progress must lie in [0, 1], got {progress}")
+    for name, value in (("lr0", lr0), ("alpha", alpha), ("beta", beta)):
+        if not (math.isfinite(value) and value >= 0.0) or (name == "lr0" and value == 0.0):
+            raise ValueError(f"{name} must be finite and {'positive' if name == 'lr0' else 'non-negative'}, got {value}")
+    return lr0 / (1.0 + alpha * progress) ** beta
+
+
+def annealed_lr_factor(steps: int) -> Callable[[int], float]:
+    r"""The step's factor of the initial learning rate, :math:`\mu_p/\mu_0 = (1+10p)^{-0.75}` with :math:`p=\min(t/T, 1)`
+    over ``steps`` :math:`T` (:func:`dann_learning_rate` with :math:`\mu_0 = 1`)."""
+    check_positive_int(steps, "steps")
+    return lambda step: dann_learning_rate(min(step / steps, 1.0), 1.0)
+
+
+def grl_ramp(lambda_max: float, steps: int, gamma: float = 10.0) -> Callable[[int], float]:
+    r"""The step's reversal coefficient :math:`\lambda_{\max}\tanh(\gamma p/2)`, :math:`p=\min(t/T,1)` over ``steps`` :math:`T`.
+
+    :func:`grl_schedule` scaled by :math:`\lambda_{\max}`, evaluated in float32, the precision of the layer's
+    buffer (:class:`gi_core.nets.gradient_reversal.GradientReversal`), so the value the layer holds is the one
+    computed here to the last bit.
+    """
+    check_positive_int(steps, "steps")
+    grl_schedule(0.0, gamma)  # validates gamma
+    if not (math.isfinite(lambda_max) and lambda_max >= 0.0):
+        raise ValueError(f"lambda_max must be finite and non-negative, got {lambda_max}")
+
+    def coefficient(step: int) -> float:
+        progress = (torch.tensor(step, dtype=torch.float32) / steps).clamp(max=1.0)
+        return float(lambda_max * torch.tanh(0.5 * gamma * progress))
+
+    return coefficient

@@ -1,0 +1,1 @@
+"""Numbers computed from trained models: latent, generation, representation, domain and translation metrics."""

@@ -1,0 +1,86 @@
+r"""The classifier of seed 002 §6.3 behind the Inception Score and FID: an encoder's body and a linear softmax layer.
+
+It is trained by cross-entropy like any model of the book (:class:`gi_core.trainer.Trainer`); its probabilities
+and penultimate features are read by :mod:`gi_core.metrics.generation`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gi_core.nets.encoders import ConvEncoder, MLPEncoder
+from gi_core.nets.resnets import ResNetEncoder
+from gi_core.validation import check_labels, check_positive_int
+
+
+class FeatureClassifier(nn.Module):
+    r"""An encoder body followed by one linear layer to class logits (seed 002, §6.3).
+
+    ``body`` maps a batch of inputs to features of shape ``(B, features)``; ``head`` is the last linear
+    layer, ``features -> num_classes``, whose softmax gives :math:`p^*(y|x)`. ``input_shape`` (optional)
+    is checked against every input's trailing shape.
+    """
+
+    def __init__(
+        self, body: nn.Module, features: int, num_classes: int, input_shape: Sequence[int] | None = None
+    ) -> None:
+        super().__init__()
+        check_positive_int(features, "features")
+        if check_positive_int(num_classes, "num_classes") < 2:
+            raise ValueError(f"num_classes must be at least 2, got {num_classes}")
+        self.body = body
+        self.head = nn.Linear(features, num_classes)
+        self.input_shape = None if input_shape is None else tuple(int(s) for s in input_shape)
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes K."""
+        return self.head.out_features
+
+    def features(self, x: Tensor) -> Tensor:
+        """Penultimate features (the input of the last linear layer), shape ``(B, features)``."""
+        if self.input_shape is not None and tuple(x.shape[1:]) != self.input_shape:
+            raise ValueError(f"classifier expects inputs of shape (B, {self.input_shape}), got {tuple(x.shape)}")
+        return self.body(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Class logits, shape ``(B, num_classes)``."""
+        return self.head(self.features(x))
+
+    def parameters_by_loss(self) -> dict[str, list[nn.Parameter]]:
+        """``"loss"``: every parameter."""
+        return {"loss": list(self.parameters())}
+
+    def training_loss(self, x: Tensor, y: Tensor) -> dict[str, Tensor]:
+        """The batch mean of the cross-entropy of the logits against the labels ``y``."""
+        check_labels(y, x.shape[0], "y")
+        return {"loss": F.cross_entropy(self(x), y)}
+
+
+def feature_classifier(
+    arch: str, image_shape: Sequence[int], num_classes: int = 10, hidden: Sequence[int] | None = None
+) -> FeatureClassifier:
+    """A :class:`FeatureClassifier` on the body of an encoder of architecture ``arch``: ``"mlp"``, ``"conv"`` or ``"resnet"``.
+
+    ``hidden`` follows :func:`gi_core.nets.encoders.encoder_decoder`: for ``mlp`` the hidden widths
+    (default ``(512, 256)``), for ``conv`` ``(channels, width of the linear layer)`` (default ``(32, 256)``);
+    for ``resnet`` (the thesis's encoder, Table 6.2, :class:`~gi_core.nets.resnets.ResNetEncoder`) ``(channels,)``
+    (default ``(32,)``), whose features are the flattened output of the last residual block.
+    The features are the last hidden layer (after its ReLU). Weights are drawn from torch's global RNG.
+    """
+    if arch == "mlp":
+        widths = tuple(hidden or (512, 256))
+        encoder: nn.Module = MLPEncoder(image_shape, 1, widths)
+        width = widths[-1]
+    elif arch == "conv":
+        channels, width = tuple(hidden or (32, 256))
+        encoder = ConvEncoder(image_shape, 1, channels, width)
+    elif arch == "resnet":
+        encoder = ResNetEncoder(image_shape, 1, *tuple(hidden or (32,)))
+        width = encoder.head.mean.in_features
+    else:
+        raise ValueError(f"classifier arch must be 'mlp', 'conv' or 'resnet', got {arch!r}")
+    return FeatureClassifier(encoder.body, width, num_classes, input_shape=encoder.input_shape)

@@ -1,0 +1,35 @@
+"""Constants and small helpers shared by the test modules (imported, not collected)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch.distributions import Independent, Normal
+
+F64 = torch.float64
+N_SE = 5.0
+"""Monte Carlo tolerance, in standard errors."""
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+"""The complete datasets, where this checkout has them (``../shared/data``)."""
+
+
+def gen(seed: int = 0) -> torch.Generator:
+    """A CPU generator seeded with ``seed``."""
+    return torch.Generator().manual_seed(seed)
+
+
+def randn(*shape: int, seed: int = 0) -> torch.Tensor:
+    """Standard-normal float64 draws of ``shape`` from :func:`gen` ``(seed)``."""
+    return torch.randn(*shape, generator=gen(seed), dtype=F64)
+
+
+def t(*values: float) -> torch.Tensor:
+    """A float64 vector of ``values``."""
+    return torch.tensor(values, dtype=F64)
+
+
+def diag_normal(mean: torch.Tensor, log_var: torch.Tensor) -> Independent:
+    """The diagonal Gaussian of ``mean`` and ``log_var`` as a torch distribution (the reference implementation)."""
+    return Independent(Normal(mean, torch.exp(0.5 * log_var)), 1)

@@ -1,0 +1,131 @@
+"""Tests for gi_core.maths.likelihoods against torch.distributions, scipy and the MSE identity."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+import torch
+import torch.nn.functional as F
+from torch.distributions import Bernoulli, Laplace, Normal
+
+from gi_core.maths.likelihoods import (
+    bernoulli_log_likelihood,
+    gaussian_log_likelihood,
+    gaussian_log_likelihood_constant,
+    laplace_log_likelihood,
+    squared_error,
+)
+from tests.helpers import F64, randn
+
+IMAGES = randn(4, 2, 3, 5, seed=1)
+RECON = randn(4, 2, 3, 5, seed=2)
+
+
+@pytest.mark.parametrize("variance", [0.1, 1.0, 3.5])
+def test_gaussian_matches_torch_normal_on_images(variance: float) -> None:
+    expected = Normal(RECON, math.sqrt(variance)).log_prob(IMAGES).sum((1, 2, 3))
+    torch.testing.assert_close(gaussian_log_likelihood(IMAGES, RECON, variance), expected)
+
+
+@pytest.mark.parametrize("variance", [0.01, 0.5, 1.0, 7.0])
+def test_gaussian_is_affine_in_sse(variance: float) -> None:
+    dim = 2 * 3 * 5
+    sse = squared_error(IMAGES, RECON)
+    constant = gaussian_log_likelihood_constant(dim, variance)
+    torch.testing.assert_close(
+        gaussian_log_likelihood(IMAGES, RECON, variance), -sse / (2 * variance) + constant, rtol=1e-14, atol=1e-12
+    )
+    mse = F.mse_loss(RECON, IMAGES, reduction="none").mean((1, 2, 3))
+    torch.testing.assert_close(sse, dim * mse)
+
+
+def test_gaussian_constant_value() -> None:
+    # the constant is the log-density at the mean: D * log N(0; 0, sigma^2)
+    expected = 7 * scipy.stats.norm.logpdf(0.0, scale=math.sqrt(0.3))
+    assert gaussian_log_likelihood_constant(7, 0.3) == pytest.approx(expected)
+
+
+def test_gaussian_tensor_variance_per_pixel_and_per_sample() -> None:
+    per_pixel = torch.rand(2, 3, 5, generator=torch.Generator().manual_seed(3), dtype=F64) + 0.1
+    expected = Normal(RECON, per_pixel.sqrt()).log_prob(IMAGES).sum((1, 2, 3))
+    torch.testing.assert_close(gaussian_log_likelihood(IMAGES, RECON, per_pixel), expected)
+    per_sample = torch.tensor([0.5, 1.0, 2.0, 4.0], dtype=F64).view(4, 1, 1, 1)
+    expected = Normal(RECON, per_sample.sqrt()).log_prob(IMAGES).sum((1, 2, 3))
+    torch.testing.assert_close(gaussian_log_likelihood(IMAGES, RECON, per_sample), expected)
+
+
+def test_sample_axis_broadcasts_and_event_dims() -> None:
+    x, means = randn(6, 4, seed=1), randn(3, 6, 4, seed=2)
+    out = gaussian_log_likelihood(x, means, 0.7)
+    assert out.shape == (3, 6)
+    for k in range(3):
+        torch.testing.assert_close(out[k], gaussian_log_likelihood(x, means[k], 0.7))
+    stacked = x.expand(3, 6, 4)
+    torch.testing.assert_close(gaussian_log_likelihood(stacked, means, 0.7, event_dims=1), out)
+    images = gaussian_log_likelihood(IMAGES, RECON, 1.0, event_dims=2)
+    torch.testing.assert_close(images, Normal(RECON, 1.0).log_prob(IMAGES).sum((2, 3)))
+
+
+def test_bernoulli_matches_torch_for_binary_targets() -> None:
+    x = (torch.rand(4, 2, 3, 5, generator=torch.Generator().manual_seed(4)) > 0.5).to(F64)
+    logits = 3 * RECON
+    expected = Bernoulli(logits=logits).log_prob(x).sum((1, 2, 3))
+    torch.testing.assert_close(bernoulli_log_likelihood(x, logits), expected)
+
+
+def test_bernoulli_fractional_targets_are_minus_bce_and_stable() -> None:
+    x = torch.rand(4, 2, 3, 5, generator=torch.Generator().manual_seed(5), dtype=F64)
+    logits = 3 * RECON
+    expected = -F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum((1, 2, 3))
+    torch.testing.assert_close(bernoulli_log_likelihood(x, logits), expected)
+    p = torch.sigmoid(logits)
+    by_hand = (x * torch.log(p) + (1 - x) * torch.log1p(-p)).sum((1, 2, 3))
+    torch.testing.assert_close(bernoulli_log_likelihood(x, logits), by_hand)
+    extreme = bernoulli_log_likelihood(torch.tensor([[1.0, 0.0]], dtype=F64), torch.tensor([[200.0, 200.0]], dtype=F64))
+    assert extreme.item() == pytest.approx(-200.0)
+
+
+def test_laplace_matches_torch_and_scipy() -> None:
+    scale = 0.4
+    expected = Laplace(RECON, scale).log_prob(IMAGES).sum((1, 2, 3))
+    torch.testing.assert_close(laplace_log_likelihood(IMAGES, RECON, scale), expected)
+    by_scipy = scipy.stats.laplace.logpdf(IMAGES.numpy(), RECON.numpy(), scale).sum((1, 2, 3))
+    np.testing.assert_allclose(laplace_log_likelihood(IMAGES, RECON, torch.tensor(scale, dtype=F64)).numpy(), by_scipy)
+
+
+def test_gradients_flow_to_decoder_output() -> None:
+    recon = RECON.clone().requires_grad_(True)
+    gaussian_log_likelihood(IMAGES, recon, 2.0).sum().backward()
+    torch.testing.assert_close(recon.grad, (IMAGES - RECON) / 2.0)
+
+
+def test_errors() -> None:
+    with pytest.raises(ValueError, match="variance must be strictly positive"):
+        gaussian_log_likelihood(IMAGES, RECON, 0.0)
+    with pytest.raises(ValueError, match="variance must be strictly positive"):
+        gaussian_log_likelihood(IMAGES, RECON, -torch.ones(5, dtype=F64))
+    with pytest.raises(ValueError, match="variance must be strictly positive"):
+        gaussian_log_likelihood_constant(3, 0.0)
+    with pytest.raises(ValueError, match="dim must be a positive integer"):
+        gaussian_log_likelihood_constant(0, 1.0)
+    with pytest.raises(ValueError, match="scale must be strictly positive"):
+        laplace_log_likelihood(IMAGES, RECON, 0.0)
+    with pytest.raises(ValueError, match="does not broadcast to the data shape"):
+        gaussian_log_likelihood(IMAGES, RECON, torch.ones(7, dtype=F64))
+    with pytest.raises(ValueError, match=r"x must lie in \[0, 1\]"):
+        bernoulli_log_likelihood(IMAGES, RECON)
+    with pytest.raises(ValueError, match="x contains NaN"):
+        gaussian_log_likelihood(torch.full_like(IMAGES, float("nan")), RECON)
+    with pytest.raises(ValueError, match="variance contains NaN"):
+        gaussian_log_likelihood(IMAGES, RECON, float("nan"))
+    with pytest.raises(ValueError, match="must match exactly"):
+        gaussian_log_likelihood(IMAGES, RECON[..., :4])
+    with pytest.raises(ValueError, match="cannot be broadcast"):
+        squared_error(randn(6, 4), randn(5, 4))
+    with pytest.raises(ValueError, match="batch axis and at least one data axis"):
+        laplace_log_likelihood(randn(6), randn(6), 1.0)
+    with pytest.raises(ValueError, match="event_dims must be an integer between 1 and"):
+        gaussian_log_likelihood(IMAGES, RECON, event_dims=5)

@@ -1,0 +1,82 @@
+"""Tests for gi_core.nets.priors: the learnable Gaussian-mixture prior against torch.distributions and scipy."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+import torch
+from torch.distributions import Categorical, MixtureSameFamily
+
+from gi_core.nets.priors import GaussianMixturePrior
+from tests.helpers import F64, N_SE, diag_normal, gen, randn
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def make_prior() -> GaussianMixturePrior:
+    prior = GaussianMixturePrior(3, 2, mean_scale=2.0, generator=gen(1), dtype=F64)
+    with torch.no_grad():
+        prior.logits.copy_(torch.tensor([0.2, -0.4, 1.0], dtype=F64))
+        prior.raw_log_vars.copy_(torch.tensor([[0.3, -0.2], [0.0, 0.5], [-0.7, 0.1]], dtype=F64))
+    return prior
+
+
+def test_mixture_log_prob_matches_mixture_same_family() -> None:
+    prior = make_prior()
+    z = randn(7, 2, seed=4)
+    reference = MixtureSameFamily(Categorical(logits=prior.logits), diag_normal(prior.means, prior.log_vars))
+    torch.testing.assert_close(prior.log_prob(z), reference.log_prob(z))
+    assert prior.component_log_prob(z).shape == (7, 3)
+
+
+def test_mixture_responsibilities_follow_bayes_rule() -> None:
+    prior = make_prior()
+    z = randn(7, 2, seed=4)
+    resp = prior.responsibilities(z)
+    torch.testing.assert_close(resp.sum(-1), torch.ones(7, dtype=F64))
+    weights = torch.softmax(prior.logits, -1).detach().numpy()
+    stds = torch.exp(0.5 * prior.log_vars).detach().numpy()
+    means = prior.means.detach().numpy()
+    joint = np.stack(
+        [weights[k] * scipy.stats.norm.pdf(z.numpy(), means[k], stds[k]).prod(-1) for k in range(3)], axis=-1
+    )
+    np.testing.assert_allclose(resp.detach().numpy(), joint / joint.sum(-1, keepdims=True), rtol=1e-10)
+
+
+def test_mixture_sample_moments_and_gradients() -> None:
+    prior = make_prior()
+    n = 100_000
+    z = prior.sample(n, generator=gen(9))
+    assert z.shape == (n, 2)
+    weights = torch.softmax(prior.logits, -1)
+    exact_mean = weights @ prior.means
+    second = weights @ (prior.log_vars.exp() + prior.means**2)
+    exact_std = torch.sqrt(second - exact_mean**2)
+    assert torch.all((z.mean(0) - exact_mean).abs() < N_SE * exact_std / math.sqrt(n))
+    z.sum().backward()
+    assert prior.means.grad is not None and prior.raw_log_vars.grad is not None
+    torch.testing.assert_close(prior.sample(5, generator=gen(2)), prior.sample(5, generator=gen(2)))
+
+
+def test_mixture_initialization_is_uniform_with_unit_variance() -> None:
+    prior = GaussianMixturePrior(4, 3)
+    torch.testing.assert_close(prior.log_weights.exp(), torch.full((4,), 0.25))
+    torch.testing.assert_close(prior.log_vars, torch.zeros(4, 3))
+    assert (prior.num_components, prior.latent_dim) == (4, 3)
+
+
+def test_mixture_errors() -> None:
+    with pytest.raises(ValueError, match="num_components must be a positive integer, got 0"):
+        GaussianMixturePrior(0, 2)
+    with pytest.raises(ValueError, match="latent_dim must be a positive integer, got 0"):
+        GaussianMixturePrior(2, 0)
+    with pytest.raises(ValueError, match="log_var_bounds"):
+        GaussianMixturePrior(2, 2, log_var_bounds=(0.5, 2.0))
+    prior = GaussianMixturePrior(2, 3)
+    with pytest.raises(ValueError, match="last dimension 3"):
+        prior.log_prob(torch.zeros(4, 2))
+    with pytest.raises(ValueError, match="n must be a positive integer"):
+        prior.sample(0)

@@ -1,0 +1,81 @@
+"""Tests for gi_core.runs: a finished run's record is written once, atomically, and read back instead of rerunning."""
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from gi_core.runs import RUNS_ROOT, add_run_arguments, load_or_run
+
+RECORD = {"model": "vae", "seed": 3, "elbo": -91.25, "history": [1.5, 0.75], "config": {"lr": 0.001, "amp": False}}
+
+
+class Run:
+    """A run that records the checkpoint folders it was given and returns ``record`` (or raises ``error``)."""
+
+    def __init__(self, record: object = RECORD, error: Exception | None = None) -> None:
+        self.record, self.error, self.calls = record, error, []
+
+    def __call__(self, checkpoint_dir: Path | None) -> object:
+        self.calls.append(checkpoint_dir)
+        if self.error is not None:
+            raise self.error
+        return self.record
+
+
+def test_a_run_is_run_once_and_its_record_round_trips(tmp_path):
+    run_dir = tmp_path / "runs" / "zoo"  # created on the first write
+    run = Run()
+    assert load_or_run(run_dir, "vae-s3", run) == RECORD
+    assert run.calls == [run_dir / "vae-s3"]  # it checkpoints into <run_dir>/<name>/
+    assert json.loads((run_dir / "vae-s3.json").read_text()) == RECORD
+    again = Run(error=AssertionError("a finished run must not be run again"))
+    assert load_or_run(run_dir, "vae-s3", again) == RECORD and again.calls == []
+    assert sorted(p.name for p in run_dir.iterdir()) == ["vae-s3.json"]  # no temporary file left
+
+
+def test_check_sees_the_stored_record_and_may_refuse_it(tmp_path):
+    load_or_run(tmp_path, "a", Run())
+    seen = []
+    assert load_or_run(tmp_path, "a", Run(), check=lambda record, path: seen.append((record, path))) == RECORD
+    assert seen == [(RECORD, tmp_path / "a.json")]
+
+    def refuse(record: dict, path: Path) -> None:
+        if record["seed"] != 4:
+            raise ValueError(f"{path} holds seed {record['seed']}, not 4")
+
+    with pytest.raises(ValueError, match=r"a\.json holds seed 3, not 4"):
+        load_or_run(tmp_path, "a", Run(), check=refuse)
+    fresh = Run()
+    load_or_run(tmp_path, "b", fresh, check=refuse)  # nothing stored yet: no check, the run runs
+    assert fresh.calls == [tmp_path / "b"]
+
+
+def test_without_a_run_dir_the_run_runs_every_time_and_nothing_is_written(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run = Run()
+    assert load_or_run(None, "a", run) == RECORD and load_or_run(None, "a", run) == RECORD
+    assert run.calls == [None, None] and list(tmp_path.iterdir()) == []
+
+
+def test_a_failing_run_leaves_no_record(tmp_path):
+    with pytest.raises(RuntimeError, match="diverged"):
+        load_or_run(tmp_path, "a", Run(error=RuntimeError("diverged")))
+    with pytest.raises(TypeError, match="not JSON serializable"):  # a record that cannot be written
+        load_or_run(tmp_path, "a", Run({"loss": torch.tensor(1.0)}))
+    assert list(tmp_path.iterdir()) == []  # neither a.json nor a.json.tmp
+    retry = Run()
+    assert load_or_run(tmp_path, "a", retry) == RECORD and retry.calls == [tmp_path / "a"]
+
+
+def test_run_arguments_leave_the_length_and_seeds_to_the_plan_by_default():
+    parser = argparse.ArgumentParser()
+    add_run_arguments(parser, steps=None, batch_size=64, run_dir="zoo", result_help="result file stem")
+    args = parser.parse_args([])
+    assert (args.steps, args.batch_size, args.seeds, args.result, args.results_dir) == (None, 64, None, None, None)
+    assert args.run_dir == RUNS_ROOT / "zoo" == Path.home() / ".cache" / "gi-book" / "runs" / "zoo"
+    assert not args.amp and not args.compile
+    args = parser.parse_args(["--steps", "10", "--seeds", "0", "2", "--results-dir", "out", "--run-dir", "r", "--amp"])
+    assert (args.steps, args.seeds, args.results_dir, args.run_dir, args.amp) == (10, [0, 2], Path("out"), Path("r"), True)
