@@ -52,7 +52,8 @@ from gi_core.models.vae import VAE  # noqa: E402
 from gi_core.nets.encoders import encoder_decoder  # noqa: E402
 from gi_core.results import provenance, write_result  # noqa: E402
 from gi_core.runtime import cpu_model  # noqa: E402
-from gi_core.trainer import OptimizerSpec, Trainer, make_optimizers  # noqa: E402
+from gi_core.optimizers import OptimizerSpec, make_optimizers  # noqa: E402
+from gi_core.trainer import Trainer  # noqa: E402
 
 IMAGE_SHAPE = (1, 28, 28)
 HEADLINE_BATCH = 128  # speedup_vs_dataloader is measured here

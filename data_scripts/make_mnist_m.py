@@ -19,7 +19,8 @@ full build, so it holds the same pixels. Decoded JPEG pixels could differ betwee
 record lists Pillow's version and an MD5 over the background files' MD5s.
 
 Output: ``<out-root>/MNIST-M/mnist_m_{train,test}.npz`` with ``x`` (N, 3, 28, 28) uint8, ``y`` (N,)
-int64, ``crops`` (N, 3) int32 = (background index, top, left) and ``info`` (a JSON record). The full set
+int64, ``crops`` (N, 3) int32 = (background index, top, left) and ``info`` (a JSON record), each with its
+SHA-256 in ``mnist_m_<split>.npz.sha256`` (``sha256sum`` format), which the loader verifies. The full set
 is about 165 MB: keep it under a data folder, not in the repository. Example::
 
     python data_scripts/make_mnist_m.py --source-root ../shared/data --out-root ~/.cache/gi-book/data
@@ -106,12 +107,16 @@ def build_split(
 
 
 def write_split(folder: Path, split: str, x: np.ndarray, y: np.ndarray, crops: np.ndarray, info: dict) -> Path:
-    """Write ``folder/mnist_m_<split>.npz`` (uncompressed: the noisy backgrounds hardly compress)."""
+    """Write ``folder/mnist_m_<split>.npz`` (uncompressed: the noisy backgrounds hardly compress) and its
+    ``.sha256`` beside it."""
+    from gi_core.data.files import write_checksum
+
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"mnist_m_{split}.npz"
     tmp = folder / f"mnist_m_{split}.tmp.npz"
     np.savez(tmp, x=x, y=np.asarray(y, dtype=np.int64), crops=crops, info=np.array(json.dumps(info)))
     tmp.replace(path)
+    write_checksum(path)
     return path
 
 

@@ -2,8 +2,9 @@
 
 Reads the complete datasets through torchvision (``gi_core.data.images.load_images`` with the full
 profile, no download) and writes ``gi_core/data/quick/<name>.npz`` with uint8 images,
-int64 labels and a JSON ``info`` record (source, seed, sizes, licence). Run from the
-repository root, for example::
+int64 labels and a JSON ``info`` record (source, seed, sizes, licence), and its SHA-256 in
+``gi_core/data/quick/<name>.npz.sha256`` (``sha256sum`` format; the quick loader refuses a subset
+without it). Run from the repository root, for example::
 
     GI_DATA_ROOT=../shared/data python data_scripts/make_quick_subsets.py
 
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gi_core.data.files import write_checksum
 from gi_core.data.images import (
     DATASETS,
     QUICK_DATA_DIR,
@@ -94,9 +96,11 @@ def main() -> None:
         }
         if builds:
             info["builds"] = builds
-        out = QUICK_DATA_DIR / f"{name}.npz"
-        np.savez_compressed(out, info=np.array(json.dumps(info)), **arrays)
-        print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB): {info['sizes']}")
+        out, tmp = QUICK_DATA_DIR / f"{name}.npz", QUICK_DATA_DIR / f"{name}.tmp.npz"
+        np.savez_compressed(tmp, info=np.array(json.dumps(info)), **arrays)
+        tmp.replace(out)
+        write_checksum(out)
+        print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) and its .sha256: {info['sizes']}")
 
 
 if __name__ == "__main__":

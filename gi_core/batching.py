@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import torch
 from torch import Tensor, nn
 
-from gi_core.validation import check_positive_int
+from gi_core.validation import check_module, check_positive_int, check_tensor
+
+
+def _check_batched(fn: object, fn_name: str, x: object, batch_size: object) -> None:
+    if not callable(fn):
+        raise TypeError(f"{fn_name} must be callable, got {type(fn).__name__}")
+    check_tensor(x, "x")
+    if x.dim() == 0:
+        raise ValueError("x must have a first (batch) axis, got a 0-d tensor")
+    check_positive_int(batch_size, "batch_size")
 
 
 @torch.no_grad()
@@ -17,28 +26,38 @@ def batched_mean(statistic: Callable[[Tensor], Tensor], x: Tensor, batch_size: i
 
     ``statistic`` maps a batch to the *batch mean* of a per-example quantity (as the objectives
     in :mod:`gi_core.maths.bounds` do); batches are weighted by their size, so the result is
-    :math:`\frac1N\sum_i s(x_i)` whatever ``batch_size`` is.
+    :math:`\frac1N\sum_i s(x_i)` whatever ``batch_size`` is. ``x`` is a non-empty floating tensor with finite
+    values, split along its first axis; what one example is (its shape) is the statistic's to check.
     """
-    check_positive_int(batch_size, "batch_size")
-    if x.shape[0] == 0:
-        raise ValueError("cannot average over an empty dataset")
+    _check_batched(statistic, "statistic", x, batch_size)
     total = 0.0
     for start in range(0, x.shape[0], batch_size):
         chunk = x[start : start + batch_size]
-        total += float(statistic(chunk)) * chunk.shape[0]
+        value = statistic(chunk)
+        if not (isinstance(value, (int, float)) or isinstance(value, Tensor) and value.numel() == 1):
+            raise ValueError(f"statistic must return one number (the batch mean), got {type(value).__name__} "
+                             f"{tuple(value.shape) if isinstance(value, Tensor) else ''}")
+        total += float(value) * chunk.shape[0]
     return total / x.shape[0]
 
 
 def apply_in_batches(fn: Callable[[Tensor], Tensor], x: Tensor, batch_size: int = 1024) -> Tensor:
-    """``fn`` on consecutive batches of ``x`` without gradients; the results are concatenated on the CPU."""
-    check_positive_int(batch_size, "batch_size")
+    """``fn`` on consecutive batches of ``x`` without gradients; the results are concatenated on the CPU.
+
+    ``x`` is a non-empty floating tensor with finite values, split along its first axis."""
+    _check_batched(fn, "fn", x, batch_size)
     with torch.no_grad():
         return torch.cat([fn(x[i : i + batch_size]).cpu() for i in range(0, x.shape[0], batch_size)])
 
 
-@contextmanager
-def eval_mode(module: nn.Module) -> Iterator[None]:
+def eval_mode(module: nn.Module) -> AbstractContextManager[None]:
     """Evaluation mode without gradients; the previous mode is restored on exit, also after an error."""
+    check_module(module, "module")
+    return _eval_mode(module)
+
+
+@contextmanager
+def _eval_mode(module: nn.Module) -> Iterator[None]:
     was_training = module.training
     module.eval()
     try:
@@ -46,4 +65,3 @@ def eval_mode(module: nn.Module) -> Iterator[None]:
             yield
     finally:
         module.train(was_training)
-

@@ -4,16 +4,27 @@ Every experiment trains many runs (models × seeds) whose results it aggregates.
 place that decides whether a run must be trained: its record ``<run_dir>/<name>.json`` exists once the run has
 finished and been evaluated, and its checkpoints live in ``<run_dir>/<name>/`` while it trains, so an
 experiment that is interrupted and started again skips what is done and resumes the rest.
+
+A record is written atomically, so no crash leaves half of one; a record file that is nevertheless unreadable
+(truncated or edited by hand, not JSON, not an object) is **refused** with an error naming it, not silently re-run:
+deleting it evaluates the run again from its last checkpoint, which a finished run keeps.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import torch
+
+from gi_core.checkpoints import write_text_atomically
+from gi_core.results import ResultFileError, read_json
+from gi_core.runtime import default_device
+from gi_core.validation import (check_device, check_file_stem, check_instance, check_json, check_path, check_positive_int,
+                                check_str)
 
 RUNS_ROOT = Path.home() / ".cache" / "gi-book" / "runs"
 """Where the command-line experiments keep their finished runs and checkpoints (``--run-dir`` overrides it)."""
@@ -26,23 +37,39 @@ def load_or_run(run_dir: Path | None, name: str, run: Callable[[Path | None], Re
     """The record of run ``name``: read from ``<run_dir>/<name>.json`` if a finished run wrote it, else computed.
 
     ``run(checkpoint_dir)`` trains and evaluates the run (checkpointing into ``<run_dir>/<name>/``) and returns its
-    record, which is then written atomically (a temporary file renamed into place), so a record on disk is always
-    complete. ``check(record, path)`` may refuse a stored record (raise) that does not belong to this run. Without
-    ``run_dir`` nothing is read or written.
+    record (a dict), which is then written atomically, so a record on disk is always complete; one that JSON cannot
+    hold (NaN, infinity, tensors) is refused naming the entry. ``check(record, path)`` may refuse a stored record (raise)
+    that does not belong to this run. Without ``run_dir`` nothing is read or written. A stored record that cannot be
+    read raises :class:`~gi_core.results.ResultFileError` naming the file (see the module's docstring).
     """
+    check_file_stem(name, "name")
+    for function, label in ((run, "run"), (check, "check")):
+        if not callable(function) and not (label == "check" and function is None):
+            raise TypeError(f"{label} must be callable, got {type(function).__name__}")
     if run_dir is None:
-        return run(None)
+        return _record(run(None), name)
+    run_dir = check_path(run_dir, "run_dir")
     path = run_dir / f"{name}.json"
     if path.exists():
-        record = json.loads(path.read_text())
+        try:
+            record = read_json(path)
+        except ResultFileError as error:
+            raise ResultFileError(f"{error}. Delete it to evaluate run {name!r} again from its last checkpoint "
+                                  f"in {run_dir / name}") from error
         if check is not None:
             check(record, path)
         return record
-    record = run(run_dir / name)
+    record = _record(run(run_dir / name), name)
+    check_json(record, "record")
     run_dir.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(record))
-    os.replace(temporary, path)
+    write_text_atomically(path, json.dumps(record, allow_nan=False))
+    return record
+
+
+def _record(record: object, name: str) -> Record:
+    """``record`` if it is a dict, else raise naming the run."""
+    if not isinstance(record, dict):
+        raise TypeError(f"run {name!r} returned a {type(record).__name__}, not a record (dict)")
     return record
 
 
@@ -53,12 +80,39 @@ def add_run_arguments(parser: argparse.ArgumentParser, *, steps: int | None, bat
 
     ``steps=None`` leaves the length to the experiment's plans (``--steps`` then overrides them only when given).
     """
-    parser.add_argument("--steps", type=int, default=steps)
-    parser.add_argument("--batch-size", type=int, default=batch_size)
-    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="seeds of every run (default: the plan's)")
+    check_instance(parser, argparse.ArgumentParser, "parser")
+    if steps is not None:
+        check_positive_int(steps, "steps")
+    check_positive_int(batch_size, "batch_size")
+    check_file_stem(run_dir, "run_dir")
+    check_str(result_help, "result_help")
+    parser.add_argument("--steps", type=_integer_from(1), default=steps)
+    parser.add_argument("--batch-size", type=_integer_from(1), default=batch_size)
+    parser.add_argument("--seeds", type=_integer_from(0), nargs="+", default=None, help="seeds of every run (default: the plan's)")
     parser.add_argument("--amp", action="store_true", help="bf16 autocast (GPU)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the loss (GPU)")
     parser.add_argument("--run-dir", type=Path, default=RUNS_ROOT / run_dir)
     parser.add_argument("--result", default=None, help=result_help)
     parser.add_argument("--results-dir", type=Path, default=None,
                         help="folder of the result files (default: the repository's results/)")
+
+
+def _integer_from(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer of at least ``minimum`` (else argparse's usage error)."""
+    def integer(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be an integer of at least {minimum}, got {value}")
+        return value
+    return integer
+
+
+def check_outputs(run_dir: Path | None, result_name: str, results_dir: Path | None = None,
+                  device: torch.device | str | None = None) -> tuple[Path | None, str, Path | None, torch.device]:
+    """The checked destinations of a reproduction, before anything is loaded or trained: ``run_dir`` (the cache of
+    finished runs, a path or ``None``), ``result_name`` (a plain file stem), ``results_dir`` (a path, ``None``: the
+    repository's results/) and ``device`` (``None``: :func:`~gi_core.runtime.default_device`)."""
+    run_dir = None if run_dir is None else check_path(run_dir, "run_dir")
+    results_dir = None if results_dir is None else check_path(results_dir, "results_dir")
+    device = default_device() if device is None else check_device(device, "device")
+    return run_dir, check_file_stem(result_name, "result_name"), results_dir, device

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from gi_core.validation import check_choice, check_non_negative_int
+
 PROFILE_ENV = "GI_PROFILE"
 PROFILES = ("quick", "full")
 
@@ -28,6 +30,11 @@ class RunContext:
 
     profile: str
     device: torch.device
+
+    def __post_init__(self) -> None:
+        check_choice(self.profile, PROFILES, "profile")
+        if not isinstance(self.device, torch.device):
+            raise TypeError(f"device must be a torch.device, got {type(self.device).__name__}")
 
     @property
     def quick(self) -> bool:
@@ -71,6 +78,8 @@ def cpu_model() -> str:
 
 def device_name(device: torch.device) -> str:
     """A human-readable name of the device, for provenance records."""
+    if not isinstance(device, torch.device):
+        raise TypeError(f"device must be a torch.device, got {type(device).__name__}")
     if device.type == "cuda":
         return f"cuda:{torch.cuda.get_device_name(device)}"
     if device.type == "cpu":
@@ -92,8 +101,7 @@ def seed_everything(seed: int) -> torch.Generator:
     CPU runs are then bitwise deterministic; CUDA runs are reproducible up to
     non-deterministic kernels (see ``torch.use_deterministic_algorithms``).
     """
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = check_non_negative_int(seed, "seed")
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

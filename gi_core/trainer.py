@@ -1,4 +1,4 @@
-"""The trainer of every model in the book, the model protocol it trains, and its optimizers.
+"""The trainer of every model in the book and the model protocol it trains (its optimizers: :mod:`gi_core.optimizers`).
 
 A model is anything that follows :class:`TrainableModel`: ``training_loss(*batch) -> dict`` returns the
 scalar terms (the one named ``"loss"`` and any others an optimizer minimises, beside logged ones) and
@@ -10,22 +10,23 @@ scalar terms (the one named ``"loss"`` and any others an optimizer minimises, be
   rate (``"lr"``) and any coefficient of the model (e.g. the gradient-reversal ``"grl"``), so a loss
   function has no side effects and a resumed run follows the same schedules.
 * Optional bf16 autocast (``amp=True``) and ``torch.compile`` of the loss function.
-* A NaN/inf guard names the step and the offending term.
-* Checkpoints are a plain ``torch.save`` of state dicts (weights-only loadable) plus a JSON
-  record with the step, the data order and a SHA-256 of the state file; resuming from one
-  continues bitwise identically on CPU.
+* Each run draws from its own random generators (the data order, and the generator the model's own draws use,
+  swapped in while it trains), so a run's numbers depend only on its seed and its checkpoint, not on what
+  else the process drew before or between ``fit`` calls.
+* A NaN/inf guard names the step, the component terms that went non-finite and the last finite values.
+* Checkpoints (:mod:`gi_core.checkpoints`) are plain state dicts plus a JSON record, committed atomically and
+  validated whole before any state is restored; resuming from one continues bitwise identically on CPU.
 """
 
 from __future__ import annotations
 
-import hashlib
+import copy
 import json
 import math
 import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -33,21 +34,25 @@ import torch
 from torch import Tensor, nn
 from tqdm import tqdm
 
-STATE_FILE = "state.pt"
-META_FILE = "trainer.json"
+from gi_core.checkpoints import (
+    CheckpointError,
+    check_fits,
+    has_checkpoint,
+    read_checkpoint,
+    write_checkpoint,
+    write_text_atomically,
+)
+from gi_core.guards import non_finite_error
+from gi_core.random_state import RunGenerators
+from gi_core.validation import (
+    check_device,
+    check_module,
+    check_non_negative_int,
+    check_path,
+    check_positive_int,
+)
+
 METRICS_FILE = "metrics.jsonl"
-
-
-class NonFiniteLossError(FloatingPointError):
-    """A loss term became NaN or infinite."""
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint is missing, corrupted or does not fit the model."""
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @runtime_checkable
@@ -71,61 +76,42 @@ class Scheduled(Protocol):
     def set_coefficient(self, name: str, value: float) -> None: ...
 
 
+def check_trainable(model: object, name: str, *, groups: bool = True) -> None:
+    """Raise unless ``model`` is an ``nn.Module`` with ``training_loss`` and (``groups=True``) ``parameters_by_loss``
+    (:class:`TrainableModel`; the trainer, given its optimizers, needs only ``training_loss``)."""
+    needed = ("training_loss", "parameters_by_loss") if groups else ("training_loss",)
+    if not isinstance(model, nn.Module) or not all(callable(getattr(model, m, None)) for m in needed):
+        raise TypeError(f"{name} must be an nn.Module with {' and '.join(m + '()' for m in needed)}, got {type(model).__name__}")
+
+
 def parameter_groups(**modules_by_term: Sequence[nn.Module]) -> dict[str, list[nn.Parameter]]:
     """``{term: parameters of its modules, in order}``: the ``parameters_by_loss`` of a model whose terms train
     disjoint parts (e.g. ``loss=[encoder, decoder], discriminator_loss=[discriminator]``)."""
     return {term: [p for module in modules for p in module.parameters()] for term, modules in modules_by_term.items()}
 
 
-OPTIMIZERS = ("adam", "sgd")
+SMALL_STEP_WORK = 1e7
+"""Parameters × batch size below which a CPU step trains on one thread (see :func:`default_threads`)."""
 
 
-@dataclass(frozen=True)
-class OptimizerSpec:
-    """One optimizer of a run: ``kind`` ``"adam"`` (``betas``; ``fused`` or ``foreach`` implementation) or ``"sgd"``
-    (``momentum``), at rate ``lr``.
+def default_threads(model: nn.Module, batch_size: int, device: torch.device | str) -> int | None:
+    """The CPU threads a model trains with: 1 for a small step (parameters × batch below :data:`SMALL_STEP_WORK`),
+    else ``None`` (the process's setting); ``None`` off the CPU.
 
-    Only settings that differ from PyTorch's defaults are passed to the optimizer.
+    Measured by ``benchmarks/bench_threads.py`` (``results/benchmark_threads.json``, 2-core Xeon, median of 5
+    interleaved rounds): on an idle machine a second thread gives 0.96× the steps/s of one for the ring models of
+    chapter 2 (work 2–3.5e6), 1.20× for a 784-64-20 VAE (1.35e7) and 1.55× for the 784-512-256-20 VAE (1.39e8);
+    while a busy loop holds both cores it gives 0.10–0.69× for the ring models and 0.81–0.87× for the VAEs. A tiny
+    model gains nothing from a second thread and loses up to tenfold on a loaded machine, so it gets one; a larger
+    model keeps the process's threads. A thread count also changes the float rounding, so the choice is a fixed
+    function of the model, never of the load.
     """
-
-    kind: str = "adam"
-    lr: float = 1e-3
-    betas: tuple[float, float] = (0.9, 0.999)
-    momentum: float = 0.0
-    fused: bool = False
-    foreach: bool = False
-
-    def __post_init__(self) -> None:
-        if self.kind not in OPTIMIZERS:
-            raise ValueError(f"optimizer kind must be one of {OPTIMIZERS}, got {self.kind!r}")
-        if not (math.isfinite(self.lr) and self.lr > 0):
-            raise ValueError(f"lr must be finite and positive, got {self.lr}")
-        if self.kind == "sgd" and (self.fused or self.foreach or self.betas != (0.9, 0.999)):
-            raise ValueError("SGD takes no betas and no implementation choice here; set them for kind='adam' only")
-        if self.fused and self.foreach:
-            raise ValueError("choose one Adam implementation: fused or foreach")
-        if self.kind == "adam" and self.momentum:
-            raise ValueError("Adam takes betas, not momentum; set momentum for kind='sgd' only")
-
-    def build(self, params: Sequence[nn.Parameter]) -> torch.optim.Optimizer:
-        """The optimizer over ``params``."""
-        if self.kind == "sgd":
-            return torch.optim.SGD(params, lr=self.lr, momentum=self.momentum)
-        options = {"betas": tuple(self.betas)} if tuple(self.betas) != (0.9, 0.999) else {}
-        if self.fused:
-            options["fused"] = True
-        if self.foreach:
-            options["foreach"] = True
-        return torch.optim.Adam(params, lr=self.lr, **options)
-
-
-def make_optimizers(model: TrainableModel, spec: OptimizerSpec | Mapping[str, OptimizerSpec]) -> dict[str, torch.optim.Optimizer]:
-    """One optimizer per term of ``model.parameters_by_loss()``: ``spec`` for all of them, or ``spec[term]`` for each."""
-    groups = model.parameters_by_loss()
-    specs = {term: spec for term in groups} if isinstance(spec, OptimizerSpec) else dict(spec)
-    if set(specs) != set(groups):
-        raise ValueError(f"optimizer specs are given for {sorted(specs)}, but the model trains the terms {sorted(groups)}")
-    return {term: specs[term].build(params) for term, params in groups.items()}
+    check_module(model, "model")
+    check_positive_int(batch_size, "batch_size")
+    if check_device(device, "device").type != "cpu":
+        return None
+    work = sum(p.numel() for p in model.parameters()) * batch_size
+    return 1 if work < SMALL_STEP_WORK else None
 
 
 class Trainer:
@@ -146,6 +132,9 @@ class Trainer:
 
     Incomplete final batches are dropped (``drop_last=True``, every step has the same shape) or kept as a
     shorter last batch of each epoch (``drop_last=False``, every example is seen once per epoch).
+
+    ``threads`` is the number of CPU threads ``fit`` trains with (the process's setting is restored afterwards);
+    ``None`` chooses by the model's size (:func:`default_threads`).
     """
 
     def __init__(
@@ -165,17 +154,26 @@ class Trainer:
         progress: bool = True,
         schedules: Mapping[str, Callable[[int], float]] | None = None,
         drop_last: bool = True,
+        threads: int | None = None,
     ) -> None:
-        tensors = (data,) if isinstance(data, Tensor) else tuple(data)
-        if not tensors or any(not isinstance(t, Tensor) for t in tensors):
-            raise TypeError("data must be a tensor or a non-empty sequence of tensors")
+        check_trainable(model, "model", groups=False)
+        tensors = (data,) if isinstance(data, Tensor) else tuple(data) if isinstance(data, (tuple, list)) else ()
+        if not tensors or any(not isinstance(t, Tensor) or t.dim() == 0 for t in tensors):
+            raise TypeError("data must be a tensor or a non-empty sequence of tensors with a first (example) dimension")
         n = tensors[0].shape[0]
         if any(t.shape[0] != n for t in tensors):
             raise ValueError(f"all data tensors must share their first dimension, got {[tuple(t.shape) for t in tensors]}")
-        if not 1 <= batch_size <= n:
-            raise ValueError(f"batch_size must be between 1 and the dataset size {n}, got {batch_size}")
-        if checkpoint_every < 0 or log_every < 1:
-            raise ValueError("checkpoint_every must be >= 0 and log_every >= 1")
+        if any(t.is_floating_point() and not bool(torch.isfinite(t).all()) for t in tensors):
+            raise ValueError("data contains NaN or infinite values")
+        check_positive_int(batch_size, "batch_size")
+        if batch_size > n:
+            raise ValueError(f"batch_size must be between 1 and the dataset size {n} (the first dimension of data), "
+                             f"got {batch_size}")
+        check_non_negative_int(seed, "seed")
+        check_non_negative_int(checkpoint_every, "checkpoint_every")
+        check_positive_int(log_every, "log_every")
+        if checkpoint_dir is not None:
+            checkpoint_dir = check_path(checkpoint_dir, "checkpoint_dir")
         if checkpoint_every and checkpoint_dir is None:
             raise ValueError("checkpoint_every > 0 needs a checkpoint_dir")
         self.schedules = dict(schedules or {})
@@ -183,7 +181,7 @@ class Trainer:
             raise TypeError("schedules must map names to functions of the step")
         if set(self.schedules) - {"lr"} and not isinstance(model, Scheduled):
             raise TypeError(f"the schedules {sorted(set(self.schedules) - {'lr'})} need a model with set_coefficient(name, value)")
-        self.device = torch.device(device) if device is not None else next(model.parameters()).device
+        self.device = check_device(device, "device") if device is not None else next(model.parameters()).device
         self.model = model.to(self.device)
         self.optimizers = optimizer if isinstance(optimizer, dict) else {"loss": optimizer}
         if not self.optimizers or any(not isinstance(o, torch.optim.Optimizer) for o in self.optimizers.values()):
@@ -199,13 +197,15 @@ class Trainer:
         self.log_every = log_every
         self.progress = progress
         self.seed = seed
+        self.threads = default_threads(model, batch_size, self.device) if threads is None else check_positive_int(threads, "threads")
         for opt in self.optimizers.values():
             for group in opt.param_groups:
                 group.setdefault("initial_lr", group["lr"])
         self.shuffle = torch.Generator().manual_seed(seed)
-        torch.manual_seed(seed)
+        self.generators = RunGenerators(seed, self.device)
         self.step = 0
         self.history: list[dict[str, float]] = []
+        self._last_finite: tuple[int, dict[str, float]] | None = None
         self._set_order(torch.randperm(n, generator=self.shuffle))
 
     def _set_order(self, order: Tensor) -> None:
@@ -222,6 +222,8 @@ class Trainer:
 
     def _read_terms(self, terms: dict[str, Tensor]) -> dict[str, float]:
         """Every term as a float (one device-to-host copy on an accelerator); stop on NaN or inf."""
+        if not isinstance(terms, dict) or not all(isinstance(v, Tensor) for v in terms.values()):
+            raise TypeError(f"training_loss must return a dict of scalar tensors, got {type(terms).__name__}")
         if missing := [name for name in self.optimizers if name not in terms]:
             raise KeyError(f"training_loss must return the terms {missing} that the optimizers minimise")
         values = [value.detach() for value in terms.values()]
@@ -229,33 +231,31 @@ class Trainer:
             shapes = {name: tuple(v.shape) for name, v in zip(terms, values)}
             raise ValueError(f"training_loss must return scalar terms, got shapes {shapes}")
         if self.device.type == "cpu":
-            floats = [float(v) for v in values]
+            floats = dict(zip(terms, (float(v) for v in values)))
         else:
-            floats = torch.stack([v.reshape(()).float() for v in values]).tolist()
-        for name, value in zip(terms, floats):
-            if not math.isfinite(value):
-                raise NonFiniteLossError(
-                    f"step {self.step}: loss term '{name}' is {value}; training stopped "
-                    "(lower the learning rate, check the inputs, or bound the log-variances)"
-                )
-        return dict(zip(terms, floats))
+            floats = dict(zip(terms, torch.stack([v.reshape(()).float() for v in values]).tolist()))
+        if any(not math.isfinite(value) for value in floats.values()):
+            raise non_finite_error(self.step, floats, self.optimizers, self.model, self._last_finite)
+        self._last_finite = (self.step, floats)
+        return floats
 
     def train_step(self) -> dict[str, float]:
-        """One optimisation step on the next batch; returns the terms as floats."""
-        self.model.train()
-        batch = self._batch()
-        self._apply_schedules()
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-            terms = self.loss_fn(*batch)
-        floats = self._read_terms(terms)
-        if len(self.optimizers) == 1:
-            (name, optimizer), = self.optimizers.items()
-            optimizer.zero_grad(set_to_none=True)
-            terms[name].backward()
-            optimizer.step()
-        else:
-            self._simultaneous_step(terms)
-        self.step += 1
+        """One optimisation step on the next batch, on the run's own generators; returns the terms as floats."""
+        with self.generators.active():
+            self.model.train()
+            batch = self._batch()
+            self._apply_schedules()
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+                terms = self.loss_fn(*batch)
+            floats = self._read_terms(terms)
+            if len(self.optimizers) == 1:
+                (name, optimizer), = self.optimizers.items()
+                optimizer.zero_grad(set_to_none=True)
+                terms[name].backward()
+                optimizer.step()
+            else:
+                self._simultaneous_step(terms)
+            self.step += 1
         return floats
 
     def _apply_schedules(self) -> None:
@@ -285,12 +285,24 @@ class Trainer:
 
     def fit(self, steps: int) -> list[dict[str, float]]:
         """Train until ``self.step == steps`` (a resumed trainer continues where it stopped)."""
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
         if steps < self.step:
             raise ValueError(f"already at step {self.step}; cannot train to step {steps}")
         start = time.perf_counter()
         bar = tqdm(total=steps, initial=self.step, disable=not self.progress, file=sys.stderr,
                    desc="train", mininterval=1.0, dynamic_ncols=True)
-        with bar:
+        previous_threads = torch.get_num_threads()
+        if self.threads is not None:
+            torch.set_num_threads(self.threads)
+        try:
+            self._train_until(steps, bar, start)
+        finally:
+            torch.set_num_threads(previous_threads)
+        return self.history
+
+    def _train_until(self, steps: int, bar: tqdm, start: float) -> None:
+        with bar, self.generators.active():
             while self.step < steps:
                 terms = self.train_step()
                 bar.update(1)
@@ -302,7 +314,6 @@ class Trainer:
                     bar.set_postfix(loss=f"{terms['loss']:.3f}")
                 if self.checkpoint_every and self.step % self.checkpoint_every == 0:
                     self.save_checkpoint()
-        return self.history
 
     def _append_metrics(self, record: dict[str, float]) -> None:
         if self.checkpoint_dir is not None:
@@ -310,70 +321,60 @@ class Trainer:
             with open(self.checkpoint_dir / METRICS_FILE, "a") as f:
                 f.write(json.dumps(record) + "\n")
 
-    def save_checkpoint(self, directory: str | os.PathLike | None = None) -> Path:
-        """Write ``state.pt`` (state dicts and RNG states) and ``trainer.json``, atomically."""
-        folder = Path(directory) if directory is not None else self.checkpoint_dir
+    def _folder(self, directory: str | os.PathLike | None) -> Path:
+        folder = check_path(directory, "directory") if directory is not None else self.checkpoint_dir
         if folder is None:
-            raise ValueError("no checkpoint directory given")
-        folder.mkdir(parents=True, exist_ok=True)
+            raise ValueError("directory: no checkpoint directory given (pass one, or set the trainer's checkpoint_dir)")
+        return folder
+
+    def save_checkpoint(self, directory: str | os.PathLike | None = None) -> Path:
+        """Commit the model, optimizers, data order and the run's generator states as one checkpoint
+        (:func:`gi_core.checkpoints.write_checkpoint`); return its folder."""
+        folder = self._folder(directory)
         state = {
             "model": self.model.state_dict(),
             "optimizers": {name: o.state_dict() for name, o in self.optimizers.items()},
-            "rng": {"torch": torch.get_rng_state(), "shuffle": self.shuffle.get_state(), "order": self._order},
+            "rng": {**self.generators.state(), "shuffle": self.shuffle.get_state(), "order": self._order},
         }
-        if self.device.type == "cuda":
-            state["rng"]["cuda"] = torch.cuda.get_rng_state(self.device)
-        tmp = folder / (STATE_FILE + ".tmp")
-        torch.save(state, tmp)
-        meta = {"step": self.step, "seed": self.seed, "batch_size": self.batch_size,
-                "dataset_size": self.data[0].shape[0], "sha256": _sha256(tmp), "history": self.history}
-        os.replace(tmp, folder / STATE_FILE)
-        (folder / (META_FILE + ".tmp")).write_text(json.dumps(meta, indent=1))
-        os.replace(folder / (META_FILE + ".tmp"), folder / META_FILE)
+        record = {"step": self.step, "seed": self.seed, "batch_size": self.batch_size,
+                  "dataset_size": self.data[0].shape[0], "history": self.history}
+        write_checkpoint(folder, state, record)
         return folder
 
     def resume(self) -> int:
         """Load the checkpoint in ``checkpoint_dir`` if one was written there (a run that was interrupted);
         return the step reached, 0 for a fresh run."""
-        if self.checkpoint_dir is not None and (self.checkpoint_dir / META_FILE).exists():
+        if has_checkpoint(self.checkpoint_dir):
             return self.load_checkpoint()
         return self.step
 
     def load_checkpoint(self, directory: str | os.PathLike | None = None) -> int:
-        """Restore model, optimizer, data order and RNG states; return the step reached."""
-        folder = Path(directory) if directory is not None else self.checkpoint_dir
-        if folder is None:
-            raise ValueError("no checkpoint directory given")
-        state_path, meta_path = folder / STATE_FILE, folder / META_FILE
-        if not state_path.exists() or not meta_path.exists():
-            raise CheckpointError(f"no checkpoint in {folder}: expected {STATE_FILE} and {META_FILE}")
-        try:
-            meta = json.loads(meta_path.read_text())
-        except json.JSONDecodeError as error:
-            raise CheckpointError(f"{meta_path} is corrupted: not valid JSON ({error})") from error
-        if _sha256(state_path) != meta.get("sha256"):
-            raise CheckpointError(f"{state_path} is corrupted: its SHA-256 does not match the one in {meta_path}")
-        if meta.get("batch_size") != self.batch_size or meta.get("dataset_size") != self.data[0].shape[0]:
-            raise CheckpointError(
-                f"checkpoint in {folder} was written with batch_size={meta.get('batch_size')} and "
-                f"dataset_size={meta.get('dataset_size')}; this trainer has {self.batch_size} and {self.data[0].shape[0]}"
-            )
-        state = torch.load(state_path, map_location="cpu", weights_only=True)
+        """Restore model, optimizers, data order and generator states; return the step reached.
+
+        The whole checkpoint is validated first (:func:`gi_core.checkpoints.read_checkpoint`, then that it fits this
+        trainer); if restoring still fails, the trainer is put back as it was, so an error never leaves it half-loaded.
+        """
+        folder = self._folder(directory)
+        state, record = read_checkpoint(folder)
+        check_fits(state, record, self.model, self.optimizers, self.batch_size, self.data[0].shape[0], folder)
+        backup = (copy.deepcopy(self.model.state_dict()), {n: copy.deepcopy(o.state_dict()) for n, o in self.optimizers.items()})
         try:
             self.model.load_state_dict(state["model"])
             for name, optimizer in self.optimizers.items():
                 optimizer.load_state_dict(state["optimizers"][name])
-        except (RuntimeError, KeyError, ValueError) as error:
+        except (RuntimeError, KeyError, ValueError, TypeError) as error:
+            self.model.load_state_dict(backup[0])
+            for name, optimizer in self.optimizers.items():
+                optimizer.load_state_dict(backup[1][name])
             raise CheckpointError(f"checkpoint in {folder} does not fit this model/optimizer: {error}") from error
         rng = state["rng"]
-        torch.set_rng_state(rng["torch"])
+        self.generators.load({key: rng[key] for key in ("torch", "cuda") if key in rng})
         self.shuffle.set_state(rng["shuffle"])
-        if "cuda" in rng and self.device.type == "cuda":
-            torch.cuda.set_rng_state(rng["cuda"], self.device)
         self._set_order(rng["order"])
-        self.step = int(meta["step"])
-        self.history = list(meta.get("history", []))
+        self.step = record["step"]
+        self.history = list(record.get("history", []))
+        self._last_finite = None
         if self.checkpoint_dir is not None:  # drop records written after this checkpoint
             self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-            (self.checkpoint_dir / METRICS_FILE).write_text("".join(json.dumps(r) + "\n" for r in self.history))
+            write_text_atomically(self.checkpoint_dir / METRICS_FILE, "".join(json.dumps(r) + "\n" for r in self.history))
         return self.step

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor
 
 
-def check_tensor(x: object, name: str, ndim: int | Sequence[int] | None = None, finite: bool = True) -> Tensor:
-    """Return ``x`` if it is a floating tensor of the expected rank (with finite values), else raise.
+def check_tensor(x: object, name: str, ndim: int | Sequence[int] | None = None, finite: bool = True,
+                 nonempty: bool = True) -> Tensor:
+    """Return ``x`` if it is a floating tensor of the expected rank (non-empty, with finite values), else raise.
 
-    ``ndim`` is one allowed rank or a sequence of them; ``None`` accepts any rank.
+    ``ndim`` is one allowed rank or a sequence of them; ``None`` accepts any rank. ``nonempty=False`` accepts a
+    tensor without elements.
     ``finite=False`` skips the value check: functions on the training path use it for
     network outputs, so that a NaN reaches the loss, where the trainer's guard reports
     the step and the term (and no device synchronisation is spent per call).
@@ -25,8 +30,35 @@ def check_tensor(x: object, name: str, ndim: int | Sequence[int] | None = None, 
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if x.dim() not in allowed:
             raise ValueError(f"{name} must have {' or '.join(map(str, allowed))} dimensions, got shape {tuple(x.shape)}")
+    if nonempty and x.numel() == 0:
+        raise ValueError(f"{name} is empty (shape {tuple(x.shape)})")
     if finite and not bool(torch.isfinite(x).all()):
         raise ValueError(f"{name} contains NaN or infinite values")
+    return x
+
+
+def check_batch(x: object, name: str, shape: Sequence[int] | None = None, like: torch.nn.Module | None = None,
+                leading: bool = False, finite: bool = True) -> Tensor:
+    """Return ``x`` if it is a non-empty floating batch ``(B, *shape)`` (``leading=True``: ``(..., *shape)``, any
+    leading axes) in the dtype of ``like``'s parameters, else raise: the input check of a network's ``forward``.
+
+    ``shape=None`` accepts any example shape. Under autocast any floating dtype passes (autocast mixes them).
+    ``finite=False`` (the training path) reads no values, as in :func:`check_tensor`.
+    """
+    check_tensor(x, name, finite=False)
+    param = None if like is None else next(like.parameters(), None)
+    if param is not None and x.dtype != param.dtype and not torch.is_autocast_enabled(x.device.type):
+        raise TypeError(f"{name} must have the dtype of the network's parameters, {param.dtype}, got {x.dtype}")
+    if shape is None:
+        if x.dim() < 1:
+            raise ValueError(f"{name} must have a batch axis, got a scalar")
+    else:
+        lead = x.dim() - len(shape)
+        if lead < 1 or (lead > 1 and not leading) or tuple(x.shape[lead:]) != tuple(shape):
+            sizes = ", ".join(map(str, shape))
+            raise ValueError(f"{name} must have shape ({'...' if leading else 'B'}, {sizes}), got {tuple(x.shape)}")
+    if finite:
+        check_tensor(x, name)
     return x
 
 
@@ -36,12 +68,21 @@ def check_module(module: object, name: str) -> None:
         raise TypeError(f"{name} must be a torch.nn.Module, got {type(module).__name__}")
 
 
-def check_array(x: Tensor | np.ndarray, name: str, ndim: int, finite: bool = True) -> np.ndarray:
-    """``x`` (a tensor, moved to the CPU, or an array-like) as a NumPy array of rank ``ndim`` (with finite values),
-    else raise; for the scikit-learn estimators behind the probes and the domain metrics."""
-    array = x.detach().cpu().numpy() if isinstance(x, Tensor) else np.asarray(x)
+def check_array(x: Tensor | np.ndarray, name: str, ndim: int, finite: bool = True, nonempty: bool = True) -> np.ndarray:
+    """``x`` (a tensor, moved to the CPU, or a NumPy array) as a NumPy array of numbers of rank ``ndim`` (non-empty,
+    with finite values), else raise; for the scikit-learn estimators behind the probes and the domain metrics."""
+    if isinstance(x, Tensor):
+        array = x.detach().cpu().numpy()
+    elif isinstance(x, np.ndarray):
+        array = x
+    else:
+        raise TypeError(f"{name} must be a torch.Tensor or a numpy.ndarray, got {type(x).__name__}")
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise TypeError(f"{name} must hold numbers, got dtype {array.dtype}")
     if array.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimension(s), got shape {array.shape}")
+    if nonempty and array.size == 0:
+        raise ValueError(f"{name} is empty (shape {array.shape})")
     if finite and np.issubdtype(array.dtype, np.number) and not np.isfinite(array).all():
         raise ValueError(f"{name} contains NaN or infinite values")
     return array
@@ -49,14 +90,36 @@ def check_array(x: Tensor | np.ndarray, name: str, ndim: int, finite: bool = Tru
 
 def check_same_shape(**tensors: Tensor) -> None:
     """Raise unless all named tensors have one shape."""
+    for name, t in tensors.items():
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
     shapes = {name: tuple(t.shape) for name, t in tensors.items()}
     if len(set(shapes.values())) > 1:
         listed = ", ".join(f"{name}={shape}" for name, shape in shapes.items())
         raise ValueError(f"shapes must match, got {listed}")
 
 
+def check_same_dtype(**tensors: Tensor) -> None:
+    """Raise unless all named tensors have one dtype (the linear algebra does not mix precisions)."""
+    for name, t in tensors.items():
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    dtypes = {name: t.dtype for name, t in tensors.items()}
+    if len(set(dtypes.values())) > 1:
+        listed = ", ".join(f"{name}={dtype}" for name, dtype in dtypes.items())
+        raise TypeError(f"dtypes must match, got {listed}")
+
+
+def check_generator(generator: object, name: str) -> None:
+    """Raise unless ``generator`` is ``None`` or a ``torch.Generator``."""
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"{name} must be a torch.Generator or None, got {type(generator).__name__}")
+
+
 def check_positive(x: Tensor | float, name: str) -> None:
     """Raise unless every entry of ``x`` is strictly positive (a variance, a scale, a temperature)."""
+    if isinstance(x, bool) or not isinstance(x, (Tensor, int, float, np.number)):
+        raise TypeError(f"{name} must be a tensor or a real number, got {type(x).__name__}")
     values = torch.as_tensor(x)
     if not bool((values > 0).all()):
         raise ValueError(f"{name} must be strictly positive, got minimum {values.min().item():.4g}")
@@ -66,6 +129,33 @@ def check_choice(value: object, allowed: tuple[str, ...], what: str) -> None:
     """Raise unless ``value`` is one of ``allowed`` (``what`` names the option in the message)."""
     if value not in allowed:
         raise ValueError(f"unknown {what} {value!r}; choose one of {', '.join(allowed)}")
+
+
+def check_real(value: object, name: str, minimum: float | None = None, maximum: float | None = None,
+               strict: bool = False) -> float:
+    """Raise unless ``value`` is a finite real number (not a ``bool``) in ``[minimum, maximum]`` (open bounds with
+    ``strict=True``); return it as a ``float``. A 0-d tensor or NumPy scalar counts as a number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number, Tensor)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if isinstance(value, Tensor) and (value.numel() != 1 or value.is_complex()):
+        raise TypeError(f"{name} must be a real number, got a tensor of shape {tuple(value.shape)}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be finite, got {number}")
+    below = minimum is not None and (number <= minimum if strict else number < minimum)
+    above = maximum is not None and (number >= maximum if strict else number > maximum)
+    if below or above:
+        low, high = ("(" if strict else "[") + f"{minimum if minimum is not None else '-inf'}", \
+            f"{maximum if maximum is not None else 'inf'}" + (")" if strict else "]")
+        raise ValueError(f"{name} must lie in {low}, {high}, got {number}")
+    return number
+
+
+def check_non_negative_int(value: object, name: str) -> int:
+    """Raise unless ``value`` is an ``int`` (not a ``bool``) of at least 0; return it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    return int(value)
 
 
 def check_positive_int(value: object, name: str) -> int:
@@ -87,9 +177,106 @@ def check_sizes(values: object, name: str) -> tuple[int, ...]:
     return sizes
 
 
+def check_reals(values: object, name: str, length: int | None = None, minimum: float | None = None,
+                maximum: float | None = None, strict: bool = False) -> tuple[float, ...]:
+    """Raise unless ``values`` is a non-empty sequence (of ``length`` entries, if given) of finite real numbers in
+    the range of :func:`check_real`; return them as floats."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values or (
+            length is not None and len(values) != length):
+        size = f"{length} " if length is not None else "a non-empty sequence of "
+        raise ValueError(f"{name} must be {size}real numbers, got {values!r}")
+    return tuple(check_real(v, f"{name}[{i}]", minimum, maximum, strict) for i, v in enumerate(values))
+
+
+def check_seeds(values: object, name: str) -> list[int]:
+    """Raise unless ``values`` is a non-empty sequence of non-negative ``int`` seeds; return them as a list."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+        raise ValueError(f"{name} must be a non-empty sequence of non-negative integers, got {values!r}")
+    return [check_non_negative_int(value, f"{name}[{i}]") for i, value in enumerate(values)]
+
+
+def check_names(values: object, name: str) -> tuple[str, ...]:
+    """Raise unless ``values`` is a non-empty sequence (not a string) of strings (metric names, labels); return them."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+        raise ValueError(f"{name} must be a non-empty sequence of strings, got {values!r}")
+    if bad := [value for value in values if not isinstance(value, str)]:
+        raise TypeError(f"{name} must hold strings, got {bad[0]!r}")
+    return tuple(values)
+
+
+def check_instance(value: object, kind: type | tuple[type, ...], name: str) -> None:
+    """Raise unless ``value`` is an instance of ``kind`` (a configuration, a dataset, a parser)."""
+    if not isinstance(value, kind):
+        expected = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise TypeError(f"{name} must be a {expected}, got {type(value).__name__}")
+
+
+def check_path(value: object, name: str) -> Path:
+    """Raise unless ``value`` is a path (a ``str`` or an ``os.PathLike``); return it as a :class:`~pathlib.Path`."""
+    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(value).__name__}")
+    return Path(value)
+
+
+def check_str(value: object, name: str) -> str:
+    """Raise unless ``value`` is a ``str`` (free text: a name, a source, a message part); return it."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {type(value).__name__}")
+    return value
+
+
+def check_device(value: object, name: str) -> torch.device:
+    """Raise unless ``value`` is a ``torch.device`` or a string that names one (``"cpu"``, ``"cuda:0"``); return it."""
+    if isinstance(value, torch.device):
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a torch.device or a device string, got {type(value).__name__}")
+    try:
+        return torch.device(value)
+    except RuntimeError as error:
+        raise ValueError(f"{name} {value!r} is not a device string ({error})") from error
+
+
+def check_file_stem(value: object, name: str) -> str:
+    """Raise unless ``value`` is a plain file stem: a non-empty string without path separators or blanks."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {type(value).__name__}")
+    if value in ("", ".", "..") or any(c in "/\\" or c.isspace() for c in value):
+        raise ValueError(f"{name} must be a plain file stem (no path separators or blanks), got {value!r}")
+    return value
+
+
+def check_json(value: object, name: str) -> None:
+    """Raise unless ``value`` is JSON data with finite numbers (dicts with string keys, lists, tuples, strings, bools,
+    ``None``, ints, finite floats); the message gives the key path of the first bad entry, e.g. ``metrics['fid']``."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(f"{name} has the key {key!r}: JSON keys must be strings")
+            check_json(item, f"{name}[{key!r}]")
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            check_json(item, f"{name}[{i}]")
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{name} is {value}: JSON has no NaN or infinity")
+    elif not (value is None or isinstance(value, (str, int, float))):
+        raise TypeError(f"{name} is a {type(value).__name__}: not JSON serializable")
+
+
+def check_linalg_dtype(x: Tensor, name: str) -> None:
+    """Raise unless ``x`` is float32 or float64, the precisions of Cholesky, eigh and the solves."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"{name} must be float32 or float64 (Cholesky, eigh and solves have no half precision), "
+                        f"got {x.dtype}")
+
+
 def check_covariance(cov: Tensor, name: str) -> Tensor:
-    """Raise unless ``cov`` is a symmetric positive-definite ``(D, D)`` matrix; return its Cholesky factor."""
+    """Raise unless ``cov`` is a symmetric positive-definite float32/float64 ``(D, D)`` matrix; return its Cholesky
+    factor."""
     check_tensor(cov, name, ndim=2)
+    check_linalg_dtype(cov, name)
     if cov.shape[0] != cov.shape[1]:
         raise ValueError(f"{name} must be square, got shape {tuple(cov.shape)}")
     if not torch.allclose(cov, cov.T, rtol=1e-5, atol=1e-8):
@@ -100,8 +287,28 @@ def check_covariance(cov: Tensor, name: str) -> Tensor:
     return chol
 
 
+def check_semidefinite(cov: Tensor, name: str) -> None:
+    """Raise unless ``cov`` is a symmetric positive *semi*-definite ``(D, D)`` matrix (a covariance, maybe singular).
+
+    Checked in float64 up to rounding: an asymmetry or a negative eigenvalue is tolerated up to the square root
+    of the machine epsilon of ``cov``'s dtype (float32's at least) times its largest absolute entry.
+    """
+    check_tensor(cov, name, ndim=2)
+    if cov.shape[0] != cov.shape[1]:
+        raise ValueError(f"{name} must be square, got shape {tuple(cov.shape)}")
+    matrix = cov.detach().cpu().double()
+    tolerance = max(torch.finfo(cov.dtype).eps, torch.finfo(torch.float32).eps) ** 0.5 * matrix.abs().max().item()
+    asymmetry = (matrix - matrix.T).abs().max().item()
+    if asymmetry > tolerance:
+        raise ValueError(f"{name} must be symmetric, got entries that differ from their transposes by {asymmetry:.3g}")
+    lowest = torch.linalg.eigvalsh(0.5 * (matrix + matrix.T))[0].item()
+    if lowest < -tolerance:
+        raise ValueError(f"{name} must be positive semi-definite, got an eigenvalue of {lowest:.3g}")
+
+
 def check_probability(p: float, name: str) -> None:
-    """Raise unless ``0 <= p <= 1``."""
+    """Raise unless ``p`` is a real number (or a one-element tensor) with ``0 <= p <= 1``."""
+    check_real(p, name)
     if not 0.0 <= float(p) <= 1.0:
         raise ValueError(f"{name} must lie in [0, 1], got {p}")
 
@@ -111,6 +318,10 @@ def broadcast_batch_shape(event_dims: int, **tensors: Tensor) -> torch.Size:
 
     Leading (batch or sample) axes broadcast by the usual rules; the event axes may not.
     """
+    check_non_negative_int(event_dims, "event_dims")
+    for name, t in tensors.items():
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
     listed = ", ".join(f"{name}={tuple(t.shape)}" for name, t in tensors.items())
     for name, t in tensors.items():
         if t.dim() < event_dims:
@@ -126,5 +337,7 @@ def broadcast_batch_shape(event_dims: int, **tensors: Tensor) -> torch.Size:
 
 def check_labels(y: Tensor, n: int, name: str) -> None:
     """Raise unless ``y`` holds ``n`` integer class labels, shape ``(n,)``."""
+    if not isinstance(y, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of integer labels, got {type(y).__name__}")
     if y.dim() != 1 or y.shape[0] != n or y.is_floating_point():
         raise ValueError(f"{name} must be integer labels of shape ({n},), got {tuple(y.shape)} {y.dtype}")

@@ -14,7 +14,7 @@ def test_batched_mean_equals_the_full_mean_for_any_batch_size():
 def test_batched_mean_validates():
     with pytest.raises(ValueError, match="batch_size must be a positive integer"):
         batched_mean(torch.mean, torch.ones(3, 1), 0)
-    with pytest.raises(ValueError, match="empty dataset"):
+    with pytest.raises(ValueError, match=r"x is empty \(shape \(0, 1\)\)"):
         batched_mean(torch.mean, torch.ones(0, 1))
 
 
@@ -42,3 +42,14 @@ def test_eval_mode_restores_the_mode_even_after_an_error():
         with eval_mode(net):
             raise RuntimeError("boom")
     assert net.training
+
+
+def test_bad_inputs_are_refused_before_any_batch_is_computed():
+    with pytest.raises(TypeError, match="^module must be a torch.nn.Module, got str$"):
+        eval_mode("net")  # at the call, not only when the block is entered
+    with pytest.raises(ValueError, match=r"^statistic must return one number \(the batch mean\), got Tensor \(2,\)$"):
+        batched_mean(lambda b: b.sum(0), torch.ones(3, 2))
+    with pytest.raises(ValueError, match="^x contains NaN or infinite values$"):
+        apply_in_batches(torch.neg, torch.tensor([[1.0], [float("nan")]]))
+    with pytest.raises(TypeError, match="^fn must be callable, got int$"):
+        apply_in_batches(3, torch.ones(2, 1))

@@ -79,3 +79,48 @@ def test_run_arguments_leave_the_length_and_seeds_to_the_plan_by_default():
     assert not args.amp and not args.compile
     args = parser.parse_args(["--steps", "10", "--seeds", "0", "2", "--results-dir", "out", "--run-dir", "r", "--amp"])
     assert (args.steps, args.seeds, args.results_dir, args.run_dir, args.amp) == (10, [0, 2], Path("out"), Path("r"), True)
+
+
+def test_a_corrupted_record_is_refused_naming_the_file_and_the_run_is_not_rerun(tmp_path):
+    from gi_core.results import ResultFileError
+
+    load_or_run(tmp_path, "a", Run())
+    path = tmp_path / "a.json"
+    for damaged in (path.read_text()[:20], "[1, 2]", '{"elbo": NaN}'):
+        path.write_text(damaged)
+        never = Run(error=AssertionError("a damaged record must not be silently re-run"))
+        with pytest.raises(ResultFileError, match=r"a\.json is corrupted.*Delete it to evaluate run 'a' again"):
+            load_or_run(tmp_path, "a", never)
+        assert never.calls == []
+
+
+def test_a_record_json_cannot_hold_is_refused_naming_the_entry(tmp_path):
+    with pytest.raises(ValueError, match=r"^record\['history'\]\[1\] is nan: JSON has no NaN or infinity$"):
+        load_or_run(tmp_path, "a", Run({"history": [1.0, float("nan")]}))
+    with pytest.raises(TypeError, match="run 'a' returned a list, not a record"):
+        load_or_run(tmp_path, "a", Run([1.0]))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_run_arguments_refuse_impossible_lengths_and_seeds_as_usage_errors(capsys):
+    parser = argparse.ArgumentParser()
+    add_run_arguments(parser, steps=None, batch_size=64, run_dir="zoo", result_help="result file stem")
+    for argv, message in ((["--steps", "0"], "--steps: must be an integer of at least 1, got 0"),
+                          (["--batch-size", "-2"], "--batch-size: must be an integer of at least 1, got -2"),
+                          (["--seeds", "1", "-1"], "--seeds: must be an integer of at least 0, got -1")):
+        with pytest.raises(SystemExit):
+            parser.parse_args(argv)
+        assert message in capsys.readouterr().err
+
+
+def test_check_outputs_checks_every_destination_before_a_reproduction_starts(tmp_path):
+    from gi_core.runs import check_outputs
+
+    assert check_outputs(None, "da_x", None, "cpu") == (None, "da_x", None, torch.device("cpu"))
+    assert check_outputs(str(tmp_path), "a", tmp_path, torch.device("cpu"))[::2] == (tmp_path, tmp_path)
+    with pytest.raises(TypeError, match="^run_dir must be a path"):
+        check_outputs(7, "a")
+    with pytest.raises(ValueError, match="^result_name must be a plain file stem"):
+        check_outputs(tmp_path, "a/b")
+    with pytest.raises(TypeError, match="^results_dir must be a path"):
+        check_outputs(tmp_path, "a", 3.5)

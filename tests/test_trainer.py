@@ -8,16 +8,10 @@ from torch import nn
 from gi_core.models.classifier import FeatureClassifier
 from gi_core.models.vae import VAE
 from gi_core.nets.encoders import encoder_decoder
-from gi_core.trainer import (
-    CheckpointError,
-    NonFiniteLossError,
-    OptimizerSpec,
-    Scheduled,
-    TrainableModel,
-    Trainer,
-    make_optimizers,
-    parameter_groups,
-)
+from gi_core.checkpoints import CheckpointError, read_checkpoint
+from gi_core.guards import NonFiniteLossError
+from gi_core.optimizers import OptimizerSpec, make_optimizers
+from gi_core.trainer import Scheduled, TrainableModel, Trainer, parameter_groups
 from tests.helpers import gen
 
 
@@ -82,11 +76,11 @@ def test_corrupted_checkpoints_are_reported(data, tmp_path):
     trainer = make_trainer(make_vae(), data, tmp_path)
     trainer.fit(4)
     folder = trainer.save_checkpoint()
-    state = folder / "state.pt"
+    state = folder / json.loads((folder / "trainer.json").read_text())["state_file"]
     blob = bytearray(state.read_bytes())
     blob[len(blob) // 2] ^= 0xFF
     state.write_bytes(bytes(blob))
-    with pytest.raises(CheckpointError, match="state.pt is corrupted: its SHA-256 does not match"):
+    with pytest.raises(CheckpointError, match=r"state-00000004-\w+\.pt is corrupted: its SHA-256 does not match"):
         make_trainer(make_vae(), data, tmp_path).load_checkpoint()
     (folder / "trainer.json").write_text("{not json")
     with pytest.raises(CheckpointError, match="trainer.json is corrupted"):
@@ -105,9 +99,9 @@ def test_checkpoint_is_plain_state_dicts_and_json(data, tmp_path):
     trainer = make_trainer(make_vae(), data, tmp_path)
     trainer.fit(3)
     folder = trainer.save_checkpoint()
-    state = torch.load(folder / "state.pt", weights_only=True)
-    assert set(state) == {"model", "optimizers", "rng"} and set(state["optimizers"]) == {"loss"}
     meta = json.loads((folder / "trainer.json").read_text())
+    state = torch.load(folder / meta["state_file"], weights_only=True)
+    assert set(state) == {"model", "optimizers", "rng"} and set(state["optimizers"]) == {"loss"}
     assert meta["step"] == 3 and meta["batch_size"] == 8 and len(meta["sha256"]) == 64
 
 
@@ -125,16 +119,22 @@ class ExplodingModel(nn.Module):
 
 def test_nan_guard_names_step_and_term(data):
     trainer = make_trainer(ExplodingModel(at_step=6), data)
-    with pytest.raises(NonFiniteLossError, match="step 6: loss term 'loss' is nan"):
+    with pytest.raises(NonFiniteLossError, match="step 6: non-finite loss terms 'penalty' = nan, 'loss' = nan; "
+                       "the component term 'penalty' went non-finite") as caught:
         trainer.fit(10)
-    assert trainer.step == 6
+    assert trainer.step == 6 and caught.value.step == 6 and list(caught.value.terms) == ["penalty", "loss"]
+    w = caught.value.last_finite["penalty"]  # the penalty is w itself, the loss w^2 + w, at step 5
+    assert 0.9 < w < 1.0 and caught.value.last_finite["loss"] == pytest.approx(w**2 + w, rel=1e-6)
+    assert f"last finite values (step 5): loss = {w**2 + w:.6g}, penalty = {w:.6g}" in str(caught.value)
 
 
 def test_nan_from_a_network_reaches_the_guard(data):
     model = make_vae()
     with torch.no_grad():
         model.decoder.net[0].weight[0, 0] = float("nan")
-    with pytest.raises(NonFiniteLossError, match="step 0: loss term 'loss' is nan"):
+    with pytest.raises(NonFiniteLossError, match="step 0: non-finite loss terms 'neg_log_likelihood' = nan, 'loss' = nan; "
+                       "the component term 'neg_log_likelihood' went non-finite; the parameter 'decoder.net.0.weight' "
+                       "is non-finite. it is the first step"):
         make_trainer(model, data).fit(3)
 
 
@@ -354,48 +354,6 @@ class TwoTermModel(nn.Module):
         return parameter_groups(loss=[self.generator], critic_loss=[self.critic])
 
 
-def test_make_optimizers_builds_each_optimizer_with_exactly_its_settings():
-    model = TwoTermModel()
-    specs = {"loss": OptimizerSpec("adam", 2e-4, betas=(0.5, 0.999)), "critic_loss": OptimizerSpec("sgd", 0.01, momentum=0.9)}
-    optimizers = make_optimizers(model, specs)
-    adam, sgd = optimizers["loss"], optimizers["critic_loss"]
-    assert type(adam) is torch.optim.Adam and type(sgd) is torch.optim.SGD
-    (group,) = adam.param_groups
-    assert (group["lr"], group["betas"], group["fused"]) == (2e-4, (0.5, 0.999), None)
-    assert group["params"] == list(model.generator.parameters())
-    (group,) = sgd.param_groups
-    assert (group["lr"], group["momentum"]) == (0.01, 0.9) and group["params"] == list(model.critic.parameters())
-    shared = make_optimizers(model, OptimizerSpec(lr=1e-3, fused=True))  # one spec for every term
-    assert set(shared) == {"loss", "critic_loss"} and all(type(o) is torch.optim.Adam for o in shared.values())
-    assert all((o.param_groups[0]["lr"], o.param_groups[0]["betas"], o.param_groups[0]["fused"]) == (1e-3, (0.9, 0.999), True)
-               for o in shared.values())
-    assert make_optimizers(model, OptimizerSpec("sgd", 0.1))["loss"].param_groups[0]["momentum"] == 0.0
-    foreach = make_optimizers(model, OptimizerSpec(foreach=True))["loss"].param_groups[0]
-    assert (foreach["foreach"], foreach["fused"]) == (True, None)
-    with pytest.raises(ValueError, match=r"specs are given for \['loss'\], but the model trains the terms \['critic_loss', 'loss'\]"):
-        make_optimizers(model, {"loss": OptimizerSpec()})
-    with pytest.raises(ValueError, match=r"given for \['critic_loss', 'disc', 'loss'\]"):
-        make_optimizers(model, dict(specs, disc=OptimizerSpec()))
-
-
-@pytest.mark.parametrize(
-    ("settings", "message"),
-    [
-        ({"kind": "sgd", "betas": (0.5, 0.9)}, "SGD takes no betas and no implementation choice"),
-        ({"kind": "sgd", "fused": True}, "SGD takes no betas and no implementation choice"),
-        ({"kind": "sgd", "foreach": True}, "SGD takes no betas and no implementation choice"),
-        ({"kind": "adam", "fused": True, "foreach": True}, "choose one Adam implementation"),
-        ({"kind": "adam", "momentum": 0.9}, "Adam takes betas, not momentum"),
-        ({"kind": "rmsprop"}, r"optimizer kind must be one of \('adam', 'sgd'\), got 'rmsprop'"),
-        ({"lr": 0.0}, "lr must be finite and positive, got 0.0"),
-        ({"lr": float("nan")}, "lr must be finite and positive, got nan"),
-    ],
-)
-def test_optimizer_spec_refuses_settings_of_the_other_kind(settings, message):
-    with pytest.raises(ValueError, match=message):
-        OptimizerSpec(**settings)
-
-
 def test_model_protocols_are_checked_at_runtime():
     assert isinstance(make_vae(), TrainableModel) and isinstance(TwoTermModel(), TrainableModel)
     assert not isinstance(ExplodingModel(1), TrainableModel)  # no parameters_by_loss
@@ -432,3 +390,60 @@ def test_trainer_reproduces_the_plain_classifier_loop_bitwise():
             optimizer.step()
     assert torch.equal(flat_params(trained), flat_params(plain))
     assert not torch.equal(flat_params(trained), flat_params(classifier()))  # it did train
+
+
+def test_a_run_does_not_depend_on_what_the_process_did_before_or_between(data):
+    """Two trainers built before either trains, and draws from torch's generator around and between ``fit`` calls,
+    leave a run's numbers as they are alone; and training leaves the process's own generator where it was."""
+    alone = make_vae()
+    make_trainer(alone, data).fit(30)
+
+    model, other = make_vae(), make_vae(seed=4)
+    run, other_run = make_trainer(model, data), make_trainer(other, data)
+    torch.randn(17)
+    other_run.fit(10)
+    run.fit(15)
+    torch.randn(5)
+    before = torch.get_rng_state()
+    run.fit(30)
+    assert torch.equal(torch.get_rng_state(), before), "fit must not move the process's generator"
+    assert torch.equal(flat_params(model), flat_params(alone))
+
+
+def test_the_run_seed_drives_the_model_noise(data):
+    """The VAE's reparameterisation noise comes from the run's generator: another seed, other weights."""
+    a, b = make_vae(), make_vae()
+    make_trainer(a, data).fit(10)
+    opt = torch.optim.Adam(b.parameters(), lr=1e-2)
+    Trainer(b, opt, data, batch_size=8, seed=2, progress=False).fit(10)
+    assert not torch.equal(flat_params(a), flat_params(b))
+
+
+class ThreadSpy(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(width))
+        self.seen = []
+
+    def training_loss(self, x):
+        self.seen.append(torch.get_num_threads())
+        return {"loss": (self.w**2).sum() + x.sum() * 0}
+
+
+def test_small_models_train_on_one_thread_and_the_setting_is_restored(data):
+    from gi_core.trainer import SMALL_STEP_WORK, default_threads
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        small = ThreadSpy(10)
+        Trainer(small, torch.optim.SGD(small.parameters(), lr=0.1), data, 4, progress=False).fit(2)
+        large = ThreadSpy(int(SMALL_STEP_WORK // 32) + 1)
+        Trainer(large, torch.optim.SGD(large.parameters(), lr=0.1), data, 32, progress=False).fit(1)
+        pinned = ThreadSpy(10)
+        Trainer(pinned, torch.optim.SGD(pinned.parameters(), lr=0.1), data, 4, progress=False, threads=2).fit(1)
+        assert small.seen == [1, 1] and large.seen == [2] and pinned.seen == [2]
+        assert torch.get_num_threads() == 2, "fit gives the process its thread count back"
+    finally:
+        torch.set_num_threads(previous)
+    assert default_threads(small, 4, torch.device("cpu")) == 1 and default_threads(small, 4, torch.device("meta")) is None

@@ -9,18 +9,20 @@ trainer draws one batch of each per step.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
-from gi_core.data.images import ImageData, load_images
+from gi_core.data.images import DATASETS, ImageData, load_images
 from gi_core.data.transforms import frame_digits, prepare_digits
-from gi_core.validation import check_choice
+from gi_core.validation import (check_choice, check_device, check_labels, check_non_negative_int, check_positive_int,
+                                check_tensor)
 
 
-class DATask(NamedTuple):
+@dataclass(frozen=True)
+class DATask:
     """A digit adaptation task: datasets, image channels and how the images are prepared."""
 
     source: str
@@ -33,6 +35,16 @@ class DATask(NamedTuple):
     """Target training images resampled to the source's class proportions (:func:`proportional_subset`). This
     reads the target's *training labels*: a diagnostic oracle for label shift, not an adaptation method."""
 
+    def __post_init__(self) -> None:
+        check_choice(self.source, tuple(sorted(DATASETS)), "source")
+        check_choice(self.target, tuple(sorted(DATASETS)), "target")
+        if check_positive_int(self.channels, "channels") not in (1, 3):
+            raise ValueError(f"channels must be 1 or 3, got {self.channels}")
+        if self.usps_box is not None:
+            check_positive_int(self.usps_box, "usps_box")
+        if not isinstance(self.balance_target, bool):
+            raise TypeError(f"balance_target must be a bool, got {type(self.balance_target).__name__}")
+
 
 TASKS = {
     "mnist_usps": DATask("mnist", "usps"),
@@ -42,13 +54,18 @@ TASKS = {
     "usps_mnist_framed": DATask("usps", "mnist", usps_box=20),
     "mnist_usps_framed_balanced": DATask("mnist", "usps", usps_box=20, balance_target=True),
 }
+DOMAIN_SPLITS = ("source", "target", "source_test", "target_test")
+
+
 @dataclass
 class DomainData:
     """Images of a task, prepared for one network input shape, on one device.
 
     ``target_y`` (target training labels) exists for the ``target_only`` bound alone; adaptation methods
     never see it. ``sources`` names where each split came from (the USPS training split may be the ESL
-    variant, see :func:`~gi_core.data.images.load_images`).
+    variant, see :func:`~gi_core.data.images.load_images`). Each split holds floating images ``(N, C, H, W)``, of
+    one shape in all splits, with ``N`` integer labels; a test split may be left empty (both tensors without
+    elements) where only training runs.
     """
 
     source_x: Tensor
@@ -61,12 +78,32 @@ class DomainData:
     target_test_y: Tensor
     sources: dict[str, str]
 
+    def __post_init__(self) -> None:
+        shapes = {}
+        for split in DOMAIN_SPLITS:
+            x, y = getattr(self, f"{split}_x"), getattr(self, f"{split}_y")
+            for name, value in ((f"{split}_x", x), (f"{split}_y", y)):
+                if not isinstance(value, Tensor):
+                    raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+            if split.endswith("_test") and x.numel() == 0 and y.numel() == 0:
+                continue
+            check_tensor(x, f"{split}_x", ndim=4)
+            check_labels(y, x.shape[0], f"{split}_y")
+            shapes[f"{split}_x"] = tuple(x.shape[1:])
+        if len(set(shapes.values())) > 1:
+            listed = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
+            raise ValueError(f"the images of every split must have one shape (C, H, W), got {listed}")
+        if not isinstance(self.sources, dict):
+            raise TypeError(f"sources must be a dict, got {type(self.sources).__name__}")
+
 
 def load_domain_data(task: str, device: torch.device, profile: str | None = None, image_size: int = 28) -> DomainData:
     """Source and target training and test splits of ``task`` as ``(N, C, image_size, image_size)`` tensors in [0, 1].
 
     USPS is resized to ``image_size``, or framed in a box for the ``_framed`` tasks (:data:`TASKS`)."""
     check_choice(task, tuple(sorted(TASKS)), "task")
+    check_device(device, "device")
+    check_positive_int(image_size, "image_size")
     splits, sources = {}, {}
     for role, name in (("source", TASKS[task].source), ("target", TASKS[task].target)):
         for split in ("train", "test"):
@@ -88,10 +125,16 @@ def proportional_subset(labels: Tensor, proportions: Tensor, seed: int = 0) -> T
     :math:`\lfloor p_c M\rfloor` examples of each class, :math:`M=\min_{c:\,p_c>0} n_c/p_c`, drawn by a
     seeded permutation.
     """
-    if labels.dim() != 1 or labels.is_floating_point() or labels.min() < 0 or labels.max() >= proportions.numel():
-        raise ValueError(f"labels must be a 1-D integer tensor of classes 0..{proportions.numel() - 1}")
+    check_tensor(proportions, "proportions", ndim=1)
     if (proportions < 0).any() or abs(float(proportions.sum()) - 1.0) > 1e-6:
         raise ValueError(f"proportions must be non-negative and sum to 1, got {proportions.tolist()}")
+    if not isinstance(labels, Tensor):
+        raise TypeError(f"labels must be a torch.Tensor, got {type(labels).__name__}")
+    if (labels.dim() != 1 or labels.is_floating_point() or labels.numel() == 0 or labels.min() < 0
+            or labels.max() >= proportions.numel()):
+        raise ValueError(f"labels must be a non-empty 1-D integer tensor of classes 0..{proportions.numel() - 1}, got "
+                         f"shape {tuple(labels.shape)} {labels.dtype}")
+    check_non_negative_int(seed, "seed")
     proportions = proportions.double()  # 1 + 1e-6 below: float32 shares such as 0.3
     counts = torch.bincount(labels, minlength=proportions.numel()).double()
     positive = proportions > 0
@@ -104,6 +147,11 @@ def proportional_subset(labels: Tensor, proportions: Tensor, seed: int = 0) -> T
 
 def task_images(task: str, data: ImageData, device: torch.device, image_size: int) -> tuple[Tensor, Tensor, str]:
     """Images of one split prepared as ``task`` feeds them to the networks, their labels, and where they came from."""
+    check_choice(task, tuple(sorted(TASKS)), "task")
+    if not isinstance(data, ImageData):
+        raise TypeError(f"data must be an ImageData, got {type(data).__name__}")
+    check_device(device, "device")
+    check_positive_int(image_size, "image_size")
     box = TASKS[task].usps_box
     x, note = data.x, (" (substitute)" if "substitute" in data.info else "")
     if data.name == "usps" and box is not None:
@@ -115,8 +163,17 @@ def paired_domains(source: tuple[Tensor, ...], target: tuple[Tensor, ...], seed:
     """Source and target tensors brought to one length by repeating random permutations of the shorter domain.
 
     :class:`~gi_core.trainer.Trainer` draws the same rows of every tensor, so each step sees one batch of each
-    domain; no example of the longer domain is dropped and the shorter one is used evenly.
+    domain; no example of the longer domain is dropped and the shorter one is used evenly. Each domain is a
+    non-empty tuple of tensors of one non-zero length.
     """
+    for name, tensors in (("source", source), ("target", target)):
+        if not isinstance(tensors, Sequence) or not tensors or not all(isinstance(t, Tensor) for t in tensors):
+            raise TypeError(f"{name} must be a non-empty tuple of tensors, got {type(tensors).__name__}")
+        lengths = {t.shape[0] if t.dim() else 0 for t in tensors}
+        if len(lengths) != 1 or 0 in lengths:
+            raise ValueError(f"{name} tensors must share one non-zero length, got shapes "
+                             f"{[tuple(t.shape) for t in tensors]}")
+    check_non_negative_int(seed, "seed")
     generator = torch.Generator().manual_seed(seed)
     n = max(source[0].shape[0], target[0].shape[0])
 

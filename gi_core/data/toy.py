@@ -12,14 +12,13 @@ import math
 import torch
 from torch import Tensor
 
-from gi_core.validation import check_positive_int
+from gi_core.validation import check_generator, check_positive_int, check_real
 
 
 def ring_means(modes: int = 8, radius: float = 2.0) -> Tensor:
     r"""The ``(modes, 2)`` float32 means :math:`\mu_k = r(\cos\frac{2\pi k}{K}, \sin\frac{2\pi k}{K})`, :math:`k = 0..K-1`."""
     check_positive_int(modes, "modes")
-    if not (math.isfinite(radius) and radius > 0):
-        raise ValueError(f"radius must be finite and positive, got {radius}")
+    check_real(radius, "radius", minimum=0.0, strict=True)
     angles = 2.0 * math.pi * torch.arange(modes, dtype=torch.float64) / modes
     return (radius * torch.stack([angles.cos(), angles.sin()], dim=1)).float()
 
@@ -39,8 +38,8 @@ def ring_of_gaussians(
     """
     check_positive_int(n, "n")
     means = ring_means(modes, radius)
-    if not (math.isfinite(std) and std >= 0):
-        raise ValueError(f"std must be finite and non-negative, got {std}")
+    check_real(std, "std", minimum=0.0)
+    check_generator(generator, "generator")
     labels = torch.randint(modes, (n,), generator=generator)
     noise = torch.randn(n, 2, generator=generator)
     return means[labels] + std * noise, labels

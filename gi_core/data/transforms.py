@@ -7,12 +7,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gi_core.validation import check_positive_int, check_probability, check_tensor
+from gi_core.validation import check_positive_int, check_real, check_tensor
 
 
 def binarize(x: Tensor, threshold: float = 0.5) -> Tensor:
-    """Deterministic binarization ``1[x > threshold]`` for Bernoulli likelihoods on grey-level images."""
-    check_probability(threshold, "threshold")
+    """Deterministic binarization ``1[x > threshold]`` (elementwise, any shape) for Bernoulli likelihoods on grey-level
+    images."""
+    check_tensor(x, "x")
+    check_real(threshold, "threshold", minimum=0.0, maximum=1.0)
     return (x > threshold).to(x.dtype)
 
 
@@ -23,8 +25,7 @@ def to_signed_images(x: Tensor, size: int | None = None) -> Tensor:
     bilinearly (with antialiasing off, which only matters when shrinking) and the result is clamped to
     [-1, 1].
     """
-    if x.dim() != 4:
-        raise ValueError(f"expected images of shape (N, C, H, W), got {tuple(x.shape)}")
+    check_tensor(x, "x", ndim=4)
     if size is not None:
         check_positive_int(size, "size")
         x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
@@ -40,7 +41,7 @@ def prepare_digits(x: Tensor, size: int = 28, channels: int = 1) -> Tensor:
     """
     check_tensor(x, "x", ndim=4)
     check_positive_int(size, "size")
-    if channels not in (1, 3):
+    if check_positive_int(channels, "channels") not in (1, 3):
         raise ValueError(f"channels must be 1 or 3, got {channels}")
     if x.shape[1] not in (1, 3):
         raise ValueError(f"x must have 1 or 3 channels, got shape {tuple(x.shape)}")
@@ -55,6 +56,7 @@ def ink_extent(x: Tensor, threshold: float = 0.3) -> tuple[Tensor, Tensor]:
     """Height and width in pixels of each image's ink: from the first to the last row (column) of ``x`` ``(N, 1, H, W)``
     with a pixel above ``threshold``; 0 for a blank image. A label-free measure of how digits are framed."""
     check_tensor(x, "x", ndim=4)
+    check_real(threshold, "threshold", minimum=0.0, maximum=1.0)
     if x.shape[1] != 1:
         raise ValueError(f"x must have one channel, got shape {tuple(x.shape)}")
     ink = x[:, 0] > threshold
@@ -77,7 +79,11 @@ def frame_digits(x: Tensor, box: int = 20, size: int = 28) -> Tensor:
     ``box`` (bilinear with antialiasing), zero padding around it, clamped to [0, 1].
     """
     check_tensor(x, "x", ndim=4)
-    if not 1 <= box <= size:
+    if x.device.type == "cpu" and x.dtype in (torch.float16, torch.bfloat16):
+        raise TypeError(f"x must be float32 or float64 on the CPU (antialiased resizing has no {x.dtype} there)")
+    check_positive_int(box, "box")
+    check_positive_int(size, "size")
+    if not box <= size:
         raise ValueError(f"need 1 <= box <= size, got box={box}, size={size}")
     inner = F.interpolate(x, size=(box, box), mode="bilinear", align_corners=False, antialias=True)
     before = (size - box) // 2

@@ -14,8 +14,9 @@ The diagnoses of the chapter's appendix are :mod:`gi_core.experiments.domain_ada
 from __future__ import annotations
 
 import argparse
+import inspect
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -23,24 +24,20 @@ import numpy as np
 import pandas as pd
 import torch
 
+from gi_core.checkpoints import has_checkpoint, read_checkpoint
 from gi_core.data.domains import TASKS, DomainData, load_domain_data, paired_domains
 from gi_core.maths.schedules import annealed_lr_factor, grl_ramp
 from gi_core.metrics.domain import evaluate_method, feature_a_distance, tsne_coordinates
 from gi_core.models.cdlm import CDLM, build_cdlm
 from gi_core.models.dann import DANN, build_dann
-from gi_core.results import (
-    format_mean_std,
-    git_commit,
-    provenance,
-    read_reference,
-    read_result,
-    summarize_runs,
-    write_result,
-)
-from gi_core.runs import add_run_arguments, load_or_run
-from gi_core.runtime import current_profile, default_device, seed_everything
-from gi_core.trainer import STATE_FILE, OptimizerSpec, Trainer, make_optimizers
-from gi_core.validation import check_choice
+from gi_core.results import (MissingResultError, format_mean_std, git_commit, provenance, read_reference, read_result,
+                              summarize_runs, write_result)
+from gi_core.runs import add_run_arguments, check_outputs, load_or_run
+from gi_core.runtime import current_profile, seed_everything
+from gi_core.optimizers import OptimizerSpec, make_optimizers
+from gi_core.trainer import Trainer
+from gi_core.validation import (check_choice, check_instance, check_json, check_non_negative_int, check_path,
+                                check_positive_int, check_real, check_seeds)
 
 METHODS = ("source_only", "dann", "cdlm", "target_only")
 METRICS = ("target_accuracy", "source_accuracy", "a_distance", "train_seconds")
@@ -61,6 +58,9 @@ LABEL_REFERENCE = {"steps": 4000, "batch_size": 64, "lambda_max": 1.0, "lr": 0.0
 these values (every setting that changes what a run computes, so two different runs never share a cache entry).
 They are fixed, not the defaults of :class:`DAConfig`, so that changing a default never renames a stored run;
 every stored run used batches of 64, so naming the batch size renames none."""
+CDLM_OPTIONS = ("latent_dim", "num_classes", "channels", *(
+    name for name, p in inspect.signature(CDLM).parameters.items() if p.kind is p.KEYWORD_ONLY and name != "grl"))
+"""The options a configuration's ``cdlm`` may set (:func:`~gi_core.models.cdlm.build_cdlm` and :class:`CDLM`)."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class DAConfig:
     :math:`\\lambda_p=\\lambda_{\\max}\\,(2/(1+e^{-10p})-1)` (:func:`~gi_core.maths.schedules.grl_ramp`), both applied
     by the trainer. ``source_only`` and ``target_only`` are DANN's networks with :math:`\\lambda=0` (the
     discriminator trains, its gradient never reaches the features), so the three share architecture, batches and
-    cost. ``cdlm`` options go to :func:`~gi_core.models.cdlm.build_cdlm`.
+    cost. ``cdlm`` options (:data:`CDLM_OPTIONS`) go to :func:`~gi_core.models.cdlm.build_cdlm`. Fields are checked here.
     """
 
     task: str = "mnist_usps"
@@ -91,8 +91,16 @@ class DAConfig:
     def __post_init__(self) -> None:
         check_choice(self.task, tuple(sorted(TASKS)), "task")
         check_choice(self.method, METHODS, "method")
-        if self.steps < 1 or self.batch_size < 1 or self.lr <= 0 or self.lambda_max < 0:
-            raise ValueError(f"steps, batch_size and lr must be positive and lambda_max >= 0, got {self}")
+        for name in ("steps", "batch_size"):
+            check_positive_int(getattr(self, name), name)
+        check_non_negative_int(self.checkpoint_every, "checkpoint_every")
+        for name in ("lr", "lr_generative"):
+            check_real(getattr(self, name), name, minimum=0.0, strict=True)
+        check_real(self.momentum, "momentum", minimum=0.0, maximum=1.0)
+        check_real(self.lambda_max, "lambda_max", minimum=0.0)
+        if not isinstance(self.cdlm, dict) or set(self.cdlm) - set(CDLM_OPTIONS):
+            raise ValueError(f"cdlm must be a dict of options among {', '.join(CDLM_OPTIONS)}, got {self.cdlm!r}")
+        check_json(self.cdlm, "cdlm")
 
     @property
     def label(self) -> str:
@@ -158,6 +166,8 @@ def build_method(config: DAConfig, data: DomainData) -> tuple[DANN | CDLM, dict[
     """The model of ``config.method`` with its optimizers (SGD with momentum; CDLM adds Adam for its decoder).
 
     The reversal coefficient starts at 0; :func:`method_trainer` schedules it for DANN and CDLM."""
+    check_instance(config, DAConfig, "config")
+    check_instance(data, DomainData, "data")
     shape = tuple(data.source_x.shape[1:])
     sgd = OptimizerSpec("sgd", config.lr, momentum=config.momentum)
     if config.method == "cdlm":
@@ -172,6 +182,8 @@ def method_trainer(config: DAConfig, data: DomainData, seed: int, checkpoint_dir
                    progress: bool = True, log_every: int = 100) -> tuple[DANN | CDLM, Trainer]:
     """A seeded, untrained model of ``config`` with its :class:`~gi_core.trainer.Trainer` (batches, schedules over
     ``config.steps``, checkpoints in ``checkpoint_dir``)."""
+    checkpoint_dir = None if checkpoint_dir is None else check_path(checkpoint_dir, "checkpoint_dir")
+    check_positive_int(log_every, "log_every")
     seed_everything(seed)
     model, optimizers = build_method(config, data)
     if config.method == "target_only":  # the upper bound: labelled target images in the source slot
@@ -200,6 +212,8 @@ def train_method(config: DAConfig, data: DomainData, seed: int, checkpoint_dir: 
 
 def run_name(config: DAConfig, seed: int) -> str:
     """``<task>_<label>_seed<k>``: the name of a run's record (``.json``) and checkpoint folder in a run directory."""
+    check_instance(config, DAConfig, "config")
+    check_non_negative_int(seed, "seed")
     return f"{config.task}_{config.label}_seed{seed}"
 
 
@@ -211,6 +225,12 @@ def run_methods(configs: list[DAConfig], seeds: list[int], data: DomainData, run
     checkpoints go to ``<task>_<label>_seed<k>/``. Runs with seed ``a_distance_seed`` also record the proxy
     A-distance of their features and a t-SNE of them (:func:`~gi_core.metrics.domain.tsne_coordinates`).
     """
+    if not isinstance(configs, list) or not configs or not all(isinstance(c, DAConfig) for c in configs):
+        raise TypeError(f"configs must be a non-empty list of DAConfig, got {configs!r:.80}")
+    check_seeds(seeds, "seeds")
+    run_dir = None if run_dir is None else check_path(run_dir, "run_dir")
+    if a_distance_seed is not None:
+        check_non_negative_int(a_distance_seed, "a_distance_seed")
     commit = git_commit()
 
     def run(config: DAConfig, seed: int, checkpoint_dir: Path | None) -> dict:
@@ -226,8 +246,8 @@ def run_methods(configs: list[DAConfig], seeds: list[int], data: DomainData, run
 
     def same_length(config: DAConfig):
         def check(record: dict, path: Path) -> None:
-            if record["steps"] != config.steps:
-                raise ValueError(f"{path} holds a run of {record['steps']} steps, not {config.steps}: "
+            if record.get("steps") != config.steps:
+                raise ValueError(f"{path} holds a run of {record.get('steps')} steps, not {config.steps}: "
                                  "use another run_dir or delete it")
         return check
 
@@ -236,8 +256,19 @@ def run_methods(configs: list[DAConfig], seeds: list[int], data: DomainData, run
             for config in configs for seed in seeds]
 
 
+def _check_plan(plan: object) -> None:
+    """Raise unless ``plan`` is a non-empty list of ``(DAConfig, seeds)`` pairs."""
+    if isinstance(plan, (str, bytes)) or not isinstance(plan, Sequence) or not plan:
+        raise ValueError(f"plan must be a non-empty list of (DAConfig, seeds) pairs, got {plan!r:.80}")
+    for i, entry in enumerate(plan):
+        if not isinstance(entry, (tuple, list)) or len(entry) != 2 or not isinstance(entry[0], DAConfig):
+            raise TypeError(f"plan[{i}] must be a (DAConfig, seeds) pair, got {entry!r:.80}")
+        check_seeds(entry[1], f"the seeds of plan[{i}]")
+
+
 def single_task(plan: Plan) -> str:
     """The one task every configuration of ``plan`` belongs to (a result file holds one task), or raise."""
+    _check_plan(plan)
     tasks = {config.task for config, _ in plan}
     if len(tasks) != 1:
         raise ValueError(f"one task per result file, got {sorted(tasks)}")
@@ -247,6 +278,8 @@ def single_task(plan: Plan) -> str:
 def plan_provenance(plan: Plan, data_sources: dict[str, str], device: torch.device, start: float, **notes: str) -> dict:
     """:func:`~gi_core.results.provenance` of a plan's result: its configurations with their seeds, where the data
     came from, ``notes`` (selection rule, purpose) and the wall time since ``start`` (``time.perf_counter()``)."""
+    _check_plan(plan)
+    check_real(start, "start", minimum=0.0, maximum=time.perf_counter())
     return provenance({"runs": [asdict(c) | {"seeds": s} for c, s in plan], "data_sources": data_sources, **notes},
                       sorted({seed for _, seeds in plan for seed in seeds}), device, time.perf_counter() - start)
 
@@ -258,9 +291,10 @@ def reproduce(plan: Plan, run_dir: Path, result_name: str, device: torch.device 
     The result holds each run's record (with the commit it ran at), the summary over seeds per configuration
     (:func:`~gi_core.results.summarize_runs`), and the proxy A-distance and t-SNE of the raw test images.
     """
-    device = device or default_device()
+    task = single_task(plan)
+    run_dir, result_name, results_dir, device = check_outputs(run_dir, result_name, results_dir, device)
     commit, start = git_commit(), time.perf_counter()
-    data = load_domain_data(single_task(plan), device)
+    data = load_domain_data(task, device)
     records = [record for config, seeds in plan for record in run_methods([config], seeds, data, run_dir, progress)]
     metrics = {"summary": summarize_runs(records, METRICS), "runs": records,
                "a_distance_raw": feature_a_distance(None, data), "tsne_raw": tsne_coordinates(None, data)}
@@ -270,34 +304,41 @@ def reproduce(plan: Plan, run_dir: Path, result_name: str, device: torch.device 
 
 
 def load_stored_model(config: DAConfig, seed: int, data: DomainData, run_dir: Path) -> DANN | CDLM:
-    """The final model of a finished run (its last checkpoint in ``run_dir``), in evaluation mode on ``data``'s device."""
-    state_file = run_dir / run_name(config, seed) / STATE_FILE
-    if not state_file.exists():
-        raise FileNotFoundError(f"no finished run of {config.label} (seed {seed}): {state_file} is missing; "
-                                f"train it first with reproduce()")
+    """The final model of a finished run (its checkpoint at ``config.steps`` in ``run_dir``), in evaluation mode on
+    ``data``'s device; :class:`~gi_core.results.MissingResultError` when the run is not there or did not finish."""
+    folder = check_path(run_dir, "run_dir") / run_name(config, seed)
+    if not has_checkpoint(folder):
+        raise MissingResultError(f"no finished run of {config.label} (seed {seed}): {folder} holds no checkpoint; "
+                                 f"train it first with reproduce()")
+    state, record = read_checkpoint(folder)
+    if record["step"] != config.steps:
+        raise MissingResultError(f"the run of {config.label} (seed {seed}) in {folder} stopped at step {record['step']} "
+                                 f"of {config.steps}; finish it with reproduce()")
     model, _ = build_method(config, data)
-    model.load_state_dict(torch.load(state_file, map_location=data.source_x.device, weights_only=True)["model"])
+    model.load_state_dict(state["model"])
     return model.eval()
 
 
 def stored_models(plan: Plan, data: DomainData, run_dir: Path) -> Iterator[tuple[DAConfig, int, DANN | CDLM]]:
     """Every finished run of ``plan`` as ``(config, seed, model)``, one at a time (:func:`load_stored_model`)."""
-    for config, seeds in plan:
-        for seed in seeds:
-            yield config, seed, load_stored_model(config, seed, data, run_dir)
+    _check_plan(plan)
+    run_dir = check_path(run_dir, "run_dir")
+    return ((config, seed, load_stored_model(config, seed, data, run_dir)) for config, seeds in plan for seed in seeds)
 
 
 def stored_result(task: str) -> dict | None:
     """The stored full-profile result of ``task`` (``results/da_<task>.json``), or ``None``."""
+    check_choice(task, tuple(sorted(TASKS)), "task")
     return read_result(f"{RESULT_PREFIX}_{task}")
 
 
 def accuracy_table(task: str) -> pd.DataFrame:
     """The chapter's table of one task: each stored configuration (in the order of :data:`TITLES`) with its target
     accuracy over seeds, source accuracy, last-batch domain accuracy and reconstruction, and seed 003's number."""
+    check_choice(task, tuple(sorted(PLANS)), "task")
     result = stored_result(task)
     if result is None:
-        raise FileNotFoundError(f"no stored result for {task}; run python -m gi_core.experiments.domain_adaptation --task {task}")
+        raise MissingResultError(f"no stored result for task {task}; run python -m gi_core.experiments.domain_adaptation --task {task}")
     summary, runs = result["metrics"]["summary"], result["metrics"]["runs"]
     paper = read_reference("seed003_table_2")["table"][task.split("_framed")[0]]
     rows = {}

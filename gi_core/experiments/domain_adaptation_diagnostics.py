@@ -47,9 +47,11 @@ from gi_core.experiments.domain_adaptation import (
 )
 from gi_core.metrics.domain import accuracy, evaluate_method, feature_a_distance, feature_joint_error
 from gi_core.metrics.translation import DIAGNOSIS_METRICS, representation_health, translation_diagnosis
-from gi_core.results import format_mean_std, git_commit, read_result, summarize_runs, write_result
-from gi_core.runs import RUNS_ROOT, load_or_run
-from gi_core.runtime import current_profile, default_device
+from gi_core.results import MissingResultError, format_mean_std, git_commit, read_result, summarize_runs, write_result
+from gi_core.runs import RUNS_ROOT, check_outputs, load_or_run
+from gi_core.runtime import current_profile
+from gi_core.validation import (check_choice, check_file_stem, check_instance, check_names, check_non_negative_int,
+                                check_path, check_positive_int, check_sizes)
 
 
 def evaluate_stored_runs(plan: Plan, data: DomainData, run_dir: Path,
@@ -79,7 +81,8 @@ def release_check(plan: Plan, run_dir: Path, result_name: str, device: torch.dev
     test images (``target``), on the same 2 007 images in the ESL release (``esl_test``) and on the target
     training images (``target_train``). It reads target labels to *measure*, never to choose anything.
     """
-    task, device, start = single_task(plan), device or default_device(), time.perf_counter()
+    task, start = single_task(plan), time.perf_counter()
+    run_dir, result_name, results_dir, device = check_outputs(run_dir, result_name, results_dir, device)
     if TASKS[task].target != "usps":
         raise ValueError(f"release_check needs a task with USPS as its target, got {task}")
     data = load_domain_data(task, device)
@@ -113,7 +116,7 @@ def reverse_validate_runs(plan: Plan, data: DomainData, run_dir: Path,
     def run(config: DAConfig, seed: int, checkpoint_dir: Path | None) -> dict:
         forward = load_stored_model(config, seed, data, run_dir)
         pseudo = forward.predict(data.target_x).to(data.target_x.device)
-        swapped = replace(data, source_x=data.target_x, source_y=pseudo, target_x=data.source_x)
+        swapped = replace(data, source_x=data.target_x, source_y=pseudo, target_x=data.source_x, target_y=data.source_y)
         reverse, _, seconds = train_method(config, swapped, seed, checkpoint_dir, progress)
         return {"model": config.label, "method": config.method, "seed": seed, "commit": commit,
                 "train_seconds": round(seconds, 2),
@@ -132,8 +135,9 @@ def reverse_validation(plan: Plan, run_dir: Path, result_name: str, device: torc
     The result holds every record, the summary over seeds, ``selected`` (the DANN configuration with the
     highest mean reverse accuracy) and ``selected_any`` (source only competing too).
     """
-    device, start = device or default_device(), time.perf_counter()
-    data = load_domain_data(single_task(plan), device)
+    task, start = single_task(plan), time.perf_counter()
+    run_dir, result_name, results_dir, device = check_outputs(run_dir, result_name, results_dir, device)
+    data = load_domain_data(task, device)
     records = reverse_validate_runs(plan, data, run_dir, progress)
     summary = summarize_runs(records, ("reverse_accuracy", "target_accuracy", "pseudo_label_accuracy"))
     metrics = {"summary": summary, "runs": records,
@@ -148,11 +152,11 @@ def reverse_validation(plan: Plan, run_dir: Path, result_name: str, device: torc
 def highest(summary: dict[str, dict[str, list[float]]], labels: list[str], metric: str) -> str:
     """The label among ``labels`` with the highest mean ``metric`` in a :func:`~gi_core.results.summarize_runs` table
     (the first such label on ties)."""
-    if not labels:
-        raise ValueError("no candidate labels to choose from")
-    missing = [label for label in labels if metric not in summary.get(label, {})]
-    if missing:
-        raise KeyError(f"no {metric} for {missing} in the summary")
+    check_names(labels, "labels")
+    if not isinstance(metric, str):
+        raise TypeError(f"metric must be a string, got {type(metric).__name__}")
+    if missing := [label for label in labels if metric not in summary.get(label, {})]:
+        raise ValueError(f"no metric {metric!r} for {missing} in the summary")
     return max(labels, key=lambda label: summary[label][metric][0])
 
 
@@ -165,8 +169,9 @@ def bound_terms_of_runs(plan: Plan, run_dir: Path, result_name: str, device: tor
     (:func:`~gi_core.metrics.domain.feature_joint_error`); the same two for the
     raw pixels. Writes ``results/<result_name>.json``. Target labels are read to *measure*, never to choose.
     """
-    device, start = device or default_device(), time.perf_counter()
-    data = load_domain_data(single_task(plan), device)
+    task, start = single_task(plan), time.perf_counter()
+    run_dir, result_name, results_dir, device = check_outputs(run_dir, result_name, results_dir, device)
+    data = load_domain_data(task, device)
     records = [{"model": config.label, "seed": seed, **evaluate_method(model, data),
                 "a_distance": feature_a_distance(model, data), **feature_joint_error(model, data)}
                for config, seed, model in stored_models(plan, data, run_dir)]
@@ -188,11 +193,9 @@ def early_training_trace(config: DAConfig, data: DomainData, seed: int, stops: S
     step; each record is ``{"step", "inactive_units", "h_spread", "class_loss"}``. Label-free except for the
     class loss, which reads source labels only.
     """
-    if config.method != "cdlm":
-        raise ValueError(f"early_training_trace follows a CDLM run, got {config.method!r}")
-    stops = sorted({int(s) for s in stops})
-    if not stops or stops[0] < 1 or stops[-1] > config.steps:
-        raise ValueError(f"stops must lie in [1, {config.steps}], got {stops}")
+    stops = _trace_stops(config, stops)
+    check_non_negative_int(seed, "seed")
+    check_positive_int(max_per_domain, "max_per_domain")
     model, trainer = method_trainer(config, data, seed, progress=False, log_every=1)
     trace = []
     for stop in stops:
@@ -202,13 +205,28 @@ def early_training_trace(config: DAConfig, data: DomainData, seed: int, stops: S
     return trace
 
 
+def _trace_stops(config: DAConfig, stops: Sequence[int]) -> list[int]:
+    """The sorted ``stops`` of a trace of ``config``, a CDLM run, checked to lie in ``[1, config.steps]``."""
+    check_instance(config, DAConfig, "config")
+    if config.method != "cdlm":
+        raise ValueError(f"early_training_trace follows a CDLM run, got {config.method!r}")
+    stops = sorted(set(check_sizes(stops, "stops")))
+    if stops[-1] > config.steps:
+        raise ValueError(f"stops must lie in [1, {config.steps}], got {stops}")
+    return stops
+
+
 def early_training_traces(configs: list[DAConfig], seed: int, stops: Sequence[int], result_name: str,
                           device: torch.device | None = None, results_dir: Path | None = None) -> Path:
     """:func:`early_training_trace` of each CDLM configuration of one task; writes ``results/<result_name>.json``
     with ``{"traces": {label: trace}}``."""
-    plan = [(config, [seed]) for config in configs]
-    device, start = device or default_device(), time.perf_counter()
-    data = load_domain_data(single_task(plan), device)
+    check_non_negative_int(seed, "seed")
+    plan = [(config, [seed]) for config in configs] if isinstance(configs, list) else configs
+    task, start = single_task(plan), time.perf_counter()
+    for config in configs:
+        _trace_stops(config, stops)
+    _, result_name, results_dir, device = check_outputs(None, result_name, results_dir, device)
+    data = load_domain_data(task, device)
     traces = {config.label: early_training_trace(config, data, seed, stops) for config in configs}
     meta = plan_provenance(plan, data.sources, device, start,
                            purpose="the first steps of CDLM runs: dead encoder units and the spread of h (no labels)")
@@ -218,10 +236,11 @@ def early_training_traces(configs: list[DAConfig], seed: int, stops: Sequence[in
 def translation_diagnoses(plan: Plan, run_dir: Path, result_name: str, device: torch.device | None = None,
                           results_dir: Path | None = None) -> Path:
     """:func:`translation_diagnosis` of every finished CDLM run of one task; writes ``results/<result_name>.json``."""
+    task, start = single_task(plan), time.perf_counter()
     if any(config.method != "cdlm" for config, _ in plan):
         raise ValueError(f"translation diagnoses are for CDLM runs, got {sorted({c.method for c, _ in plan})}")
-    device, start = device or default_device(), time.perf_counter()
-    data = load_domain_data(single_task(plan), device)
+    run_dir, result_name, results_dir, device = check_outputs(run_dir, result_name, results_dir, device)
+    data = load_domain_data(task, device)
     records = [{"model": config.label, "seed": seed, **translation_diagnosis(model, data)}
                for config, seed, model in stored_models(plan, data, run_dir)]
     meta = plan_provenance(plan, data.sources, device, start,
@@ -254,17 +273,20 @@ def reversal_plan() -> Plan:
 
 def cdlm_plan(task: str) -> Plan:
     """The CDLM runs of ``task``'s plan."""
+    check_choice(task, tuple(sorted(PLANS)), "task")
     return [(config, seeds) for config, seeds in PLANS[task] if config.method == "cdlm"]
 
 
 def trace_configs(task: str) -> list[DAConfig]:
     """The traced CDLM configurations of ``task`` (:data:`TRACE_SETTINGS`), full-length schedules."""
+    check_choice(task, tuple(TRACE_SETTINGS), "task")
     return [DAConfig(task=task, method="cdlm", cdlm=BOOK_CDLM, **setting) for setting in TRACE_SETTINGS[task]]
 
 
 def trace_name(label: str) -> str:
     """The curve name (:data:`TRACE_NAMES`) of a traced run label."""
     names = {DAConfig(method="cdlm", cdlm=BOOK_CDLM, **setting).label: name for name, setting in TRACE_NAMES.items()}
+    check_choice(label, tuple(names), "label")
     return names[label]
 
 
@@ -272,7 +294,11 @@ def reproduce_all(run_root: Path = RUNS_ROOT / "da", results_dir: Path | None = 
                   diagnoses: Sequence[str] | None = None) -> list[Path]:
     """Every diagnosis of the appendix (or those named in ``diagnoses``, see :data:`DIAGNOSES`), on the finished runs
     under ``run_root/<task>``; returns the result files written."""
-    chosen = DIAGNOSES if diagnoses is None else tuple(diagnoses)
+    run_root = check_path(run_root, "run_root")
+    results_dir = None if results_dir is None else check_path(results_dir, "results_dir")
+    chosen = DIAGNOSES if diagnoses is None else check_names(diagnoses, "diagnoses")
+    for diagnosis in chosen:
+        check_choice(diagnosis, DIAGNOSES, "diagnoses")
     paths = []
     if "releases" in chosen:
         paths += [release_check(PLANS[task], run_root / task, f"{RESULT_PREFIX}_{task}_releases", results_dir=results_dir)
@@ -294,10 +320,10 @@ def reproduce_all(run_root: Path = RUNS_ROOT / "da", results_dir: Path | None = 
 
 def stored_diagnosis(name: str) -> dict:
     """The stored diagnosis ``results/da_<name>.json`` (e.g. ``"mnist_usps_framed_bound_terms"``); raises if absent."""
-    result = read_result(f"{RESULT_PREFIX}_{name}")
+    result = read_result(f"{RESULT_PREFIX}_{check_file_stem(name, 'name')}")
     if result is None:
-        raise FileNotFoundError(f"no stored result {RESULT_PREFIX}_{name}; run "
-                                "python -m gi_core.experiments.domain_adaptation_diagnostics")
+        raise MissingResultError(f"no stored diagnosis named {RESULT_PREFIX}_{name}; run "
+                                 "python -m gi_core.experiments.domain_adaptation_diagnostics")
     return result
 
 
@@ -313,6 +339,7 @@ def release_table(task: str) -> pd.DataFrame:
     USPS training images."""
     columns = {"target_accuracy": "USPS test, torchvision release (reported)",
                "esl_test_accuracy": "same digits, ESL release", "target_train_accuracy": "USPS training images (ESL)"}
+    check_choice(task, RELEASE_TASKS, "task")
     return _titled(stored_diagnosis(f"{task}_releases")["metrics"]["summary"], columns)
 
 
@@ -343,6 +370,7 @@ def diagnosis_table(task: str) -> pd.DataFrame:
                "source_accuracy": "source: translated", "probe_source": "probe: source",
                "probe_transfer": "probe: source → target", "probe_target": "probe: target (oracle)",
                "inactive_units": "dead units", "h_spread": "spread of h"}
+    check_choice(task, TRANSLATION_TASKS, "task")
     return _titled(stored_diagnosis(f"{task}_translation")["metrics"]["summary"], columns, count=True)
 
 

@@ -22,22 +22,28 @@ import torch
 from torch import Tensor
 
 from gi_core.batching import batched_mean
-from gi_core.data.images import ImageData, load_images
+from gi_core.data.images import DATASETS, ImageData, load_images
 from gi_core.data.transforms import binarize
 from gi_core.maths.gaussians import kl_diag_gaussian_std_normal
 from gi_core.metrics.representation import encode_means, linear_probe_accuracy
 from gi_core.models.vae import VAE
 from gi_core.nets.encoders import encoder_decoder
 from gi_core.results import provenance, read_reference, read_result, write_result
+from gi_core.runs import check_outputs
 from gi_core.runtime import current_profile, default_device, seed_everything
-from gi_core.trainer import OptimizerSpec, Trainer, make_optimizers
+from gi_core.optimizers import OptimizerSpec, make_optimizers
+from gi_core.trainer import Trainer
+from gi_core.validation import (check_batch, check_choice, check_instance, check_non_negative_int, check_positive_int,
+                                check_probability, check_real, check_reals, check_sizes)
 
 RESULT = "elbo_full"
+IMAGE_SHAPE = (1, 28, 28)
+"""The shape of an image the chapter's MLPs read."""
 
 
 @dataclass(frozen=True)
 class ElboConfig:
-    """The β sweep: data, networks, optimisation and the importance-weighted evaluation."""
+    """The β sweep: data, networks, optimisation and the importance-weighted evaluation (checked on construction)."""
 
     dataset: str = "mnist"
     binarize_threshold: float = 0.5
@@ -50,6 +56,17 @@ class ElboConfig:
     seed: int = 0
     iw_samples: tuple[int, ...] = (1, 5, 50, 500)
     iw_test_images: int = 2000
+
+    def __post_init__(self) -> None:
+        check_choice(self.dataset, tuple(DATASETS), "dataset")
+        check_probability(self.binarize_threshold, "binarize_threshold")
+        for name in ("hidden", "iw_samples"):
+            check_sizes(getattr(self, name), name)
+        for name in ("latent_dim", "batch_size", "epochs", "iw_test_images"):
+            check_positive_int(getattr(self, name), name)
+        check_real(self.lr, "lr", minimum=0.0, strict=True)
+        check_reals(self.betas, "betas", minimum=0.0, strict=True)
+        check_non_negative_int(self.seed, "seed")
 
     def describe(self) -> dict:
         """A JSON-ready record of the configuration (the form stored in ``results/elbo_full.json``)."""
@@ -64,13 +81,23 @@ PLANS = {"quick": ElboConfig(epochs=15, iw_test_images=200), "full": ElboConfig(
 """The chapter's configuration in each profile: 15 epochs on the shipped 6,000 images, or 50 on all 60,000."""
 
 
-class ElboData(NamedTuple):
-    """The training and test images, as loaded (with labels) and binarized on the device."""
+@dataclass(frozen=True)
+class ElboData:
+    """The training and test images, as loaded (with labels) and binarized on the device: ``x_train`` and ``x_test``
+    are ``(N, 1, 28, 28)`` images, one per example of ``train`` and of ``test``."""
 
     train: ImageData
     test: ImageData
     x_train: Tensor
     x_test: Tensor
+
+    def __post_init__(self) -> None:
+        for split in ("train", "test"):
+            images, x = getattr(self, split), getattr(self, f"x_{split}")
+            check_instance(images, ImageData, split)
+            check_batch(x, f"x_{split}", shape=IMAGE_SHAPE)
+            if x.shape[0] != len(images):
+                raise ValueError(f"x_{split} must hold one image per example of {split} ({len(images)}), got {x.shape[0]}")
 
 
 class TrainedVAE(NamedTuple):
@@ -89,10 +116,14 @@ def load_data(config: ElboConfig, device: torch.device, profile: str | None = No
 def train_vaes(config: ElboConfig, x_train: Tensor, device: torch.device, progress: bool = True) -> dict[float, TrainedVAE]:
     """One β-VAE per ``config.betas``, each seeded with ``config.seed`` and trained for ``config.epochs`` epochs
     (Adam, fused), in the order of ``config.betas``."""
+    check_instance(config, ElboConfig, "config")
+    check_batch(x_train, "x_train", shape=IMAGE_SHAPE)
+    if x_train.dtype != torch.float32:
+        raise TypeError(f"x_train must be float32, the dtype of the networks, got {x_train.dtype}")
     runs = {}
     for beta in config.betas:
         seed_everything(config.seed)
-        encoder, decoder = encoder_decoder("mlp", (1, 28, 28), config.latent_dim, hidden=config.hidden)
+        encoder, decoder = encoder_decoder("mlp", IMAGE_SHAPE, config.latent_dim, hidden=config.hidden)
         vae = VAE(encoder, decoder, likelihood="bernoulli", beta=beta)
         trainer = Trainer(vae, make_optimizers(vae, OptimizerSpec("adam", config.lr, fused=True)), x_train,
                           config.batch_size, seed=config.seed, device=device, log_every=20, progress=progress)
@@ -102,12 +133,17 @@ def train_vaes(config: ElboConfig, x_train: Tensor, device: torch.device, progre
 
 def mean_kl(model: VAE, x: Tensor) -> Tensor:
     """Batch mean of the closed-form :math:`\\mathrm{KL}(q(z|x)\\|\\mathcal N(0,I))` (seed 002, Eq. 2.5)."""
+    check_instance(model, VAE, "model")
+    check_batch(x, "x", shape=IMAGE_SHAPE, like=model)
     return kl_diag_gaussian_std_normal(*model.encode(x)).mean()
 
 
 def evaluate(runs: dict[float, TrainedVAE], data: ElboData) -> dict[str, dict[str, float]]:
     """Per β (keys ``"0.33"``, ``"1.0"``, ...): the test ELBO (β = 1), its KL and reconstruction terms, and the
     linear-probe accuracy on the encoder means; the ELBO's noise is seeded (1) for each model."""
+    check_instance(data, ElboData, "data")
+    if not isinstance(runs, dict) or not runs or not all(isinstance(run, TrainedVAE) for run in runs.values()):
+        raise TypeError(f"runs must be a non-empty dict of TrainedVAE by beta, got {runs!r:.80}")
     metrics = {}
     for beta, run in runs.items():
         model = run.model.eval()
@@ -123,6 +159,9 @@ def evaluate(runs: dict[float, TrainedVAE], data: ElboData) -> dict[str, dict[st
 
 def importance_weighted_bounds(model: VAE, x: Tensor, samples: tuple[int, ...]) -> dict[int, float]:
     """:math:`\\mathcal L_K` on ``x`` for each ``K`` of ``samples`` (batches of about 20,000 draws, noise seeded with 2)."""
+    check_instance(model, VAE, "model")
+    check_batch(x, "x", shape=IMAGE_SHAPE, like=model)
+    check_sizes(samples, "samples")
     torch.manual_seed(2)
     return {k: batched_mean(lambda batch: model.importance_weighted_bound(batch, k), x, batch_size=max(1, 20_000 // k))
             for k in samples}
@@ -131,6 +170,10 @@ def importance_weighted_bounds(model: VAE, x: Tensor, samples: tuple[int, ...]) 
 def run(config: ElboConfig, data: ElboData, device: torch.device, progress: bool = True) -> tuple[dict[float, TrainedVAE], dict, float]:
     """Train the sweep and score it: ``(runs, metrics, training wall time in s)``; the metrics of β = 1 include its
     importance-weighted bounds (``"iw_bounds"``, keyed by K as a string)."""
+    check_instance(config, ElboConfig, "config")
+    check_instance(data, ElboData, "data")
+    if 1.0 not in config.betas:
+        raise ValueError(f"config.betas must include 1.0 (its model's importance-weighted bounds), got {config.betas}")
     start = time.perf_counter()
     runs = train_vaes(config, data.x_train, device, progress)
     wall_time = time.perf_counter() - start
@@ -142,6 +185,9 @@ def run(config: ElboConfig, data: ElboData, device: torch.device, progress: bool
 
 def write(config: ElboConfig, metrics: dict, device: torch.device, wall_time: float, results_dir: Path | None = None) -> Path:
     """``results/elbo_full.json``: the metrics with their provenance."""
+    _, _, results_dir, device = check_outputs(None, RESULT, results_dir, device)
+    check_instance(config, ElboConfig, "config")
+    check_real(wall_time, "wall_time", minimum=0.0)
     return write_result(RESULT, metrics, provenance(config.describe(), [config.seed], device, wall_time), results_dir)
 
 

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from gi_core.batching import batched_mean
-from gi_core.data.images import load_images
+from gi_core.data.images import DATASETS, load_images
 from gi_core.data.toy import ring_means, ring_of_gaussians
 from gi_core.data.transforms import binarize
 from gi_core.maths.gaussians import kl_diag_gaussian_std_normal
@@ -30,15 +30,19 @@ from gi_core.models.vae import VAE
 from gi_core.nets.discriminators import JointDiscriminator, leaky_relu
 from gi_core.nets.encoders import MLPDecoder, MLPEncoder, encoder_decoder
 from gi_core.results import provenance, read_result, write_result
-from gi_core.runtime import current_profile, default_device, seed_everything
-from gi_core.trainer import OptimizerSpec, Trainer, make_optimizers
+from gi_core.runs import check_outputs
+from gi_core.runtime import current_profile, seed_everything
+from gi_core.optimizers import OptimizerSpec, make_optimizers
+from gi_core.trainer import Trainer
+from gi_core.validation import (check_batch, check_choice, check_instance, check_module, check_non_negative_int,
+                                check_positive_int, check_real, check_reals, check_sizes, check_tensor)
 
 RESULT = "joint_kl_full"
 
 
 @dataclass(frozen=True)
 class RingConfig:
-    """ALI/BiGAN against a VAE on a ring of Gaussians: data, networks (2-D latent) and optimisation."""
+    """ALI/BiGAN against a VAE on a ring of Gaussians: data, networks (2-D latent) and optimisation (checked here)."""
 
     modes: int = 8
     radius: float = 2.0
@@ -54,10 +58,20 @@ class RingConfig:
     vae_obs_std: float = 0.05
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        _check_shared(self)
+        check_positive_int(self.modes, "modes")
+        for name in ("radius", "std", "vae_obs_std"):
+            check_real(getattr(self, name), name, minimum=0.0, strict=True)
+        check_positive_int(self.n_train, "n_train")
+        if self.batch_size > self.n_train:
+            raise ValueError(f"batch_size must be at most n_train ({self.n_train}), got {self.batch_size}")
+        check_reals(self.adam_betas, "adam_betas", length=2, minimum=0.0, maximum=1.0)
+
 
 @dataclass(frozen=True)
 class AVBConfig:
-    """AVB against a VAE with the same networks on binarized MNIST (the networks of chapter 1)."""
+    """AVB against a VAE with the same networks on binarized MNIST (the networks of chapter 1; checked here)."""
 
     dataset: str = "mnist"
     latent_dim: int = 10
@@ -67,6 +81,20 @@ class AVBConfig:
     lr: float = 1e-3
     steps: int = 9360
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_choice(self.dataset, tuple(DATASETS), "dataset")
+        _check_shared(self)
+
+
+def _check_shared(config: RingConfig | AVBConfig) -> None:
+    """Raise unless the fields both configurations have are valid."""
+    for name in ("latent_dim", "batch_size", "steps"):
+        check_positive_int(getattr(config, name), name)
+    for name in ("hidden", "discriminator_hidden"):
+        check_sizes(getattr(config, name), name)
+    check_real(config.lr, "lr", minimum=0.0, strict=True)
+    check_non_negative_int(config.seed, "seed")
 
 
 class JointKLPlan(NamedTuple):
@@ -78,8 +106,16 @@ PLANS = {"quick": JointKLPlan(RingConfig(steps=5000), AVBConfig(steps=1500)), "f
 """The chapter's configurations per profile (full: 20,000 ring steps; 20 epochs of all 60,000 MNIST images)."""
 
 
+def _check_points(x: object, name: str) -> None:
+    """Raise unless ``x`` is a non-empty ``(N, 2)`` tensor of finite points (the ring is in the plane)."""
+    check_tensor(x, name, ndim=2)
+    if x.shape[1] != 2:
+        raise ValueError(f"{name} must hold 2-D points, shape (N, 2), got {tuple(x.shape)}")
+
+
 def ring_data(config: RingConfig, device: torch.device) -> tuple[Tensor, Tensor]:
     """The training points of the ring (on ``device``) and their mode labels (CPU), drawn with seed 0."""
+    check_instance(config, RingConfig, "config")
     x, modes = ring_of_gaussians(config.n_train, config.modes, config.radius, config.std,
                                  generator=torch.Generator().manual_seed(0))
     return x.to(device), modes
@@ -88,6 +124,9 @@ def ring_data(config: RingConfig, device: torch.device) -> tuple[Tensor, Tensor]
 def ring_trainers(config: RingConfig, x: Tensor, device: torch.device, progress: bool = True) -> dict[str, Trainer]:
     """The ALI/BiGAN and VAE trainers (same MLPs with LeakyReLU, Adam with ``adam_betas`` for every term), each
     model seeded with ``config.seed``; train them in this order."""
+    check_instance(config, RingConfig, "config")
+    _check_points(x, "x")
+
     def adam(model: ALI | VAE) -> dict[str, torch.optim.Optimizer]:
         return make_optimizers(model, OptimizerSpec("adam", config.lr, betas=config.adam_betas))
 
@@ -118,6 +157,10 @@ class RingScores(NamedTuple):
 def ring_scores(model: ALI | VAE, x: Tensor, config: RingConfig, n: int = 2000) -> RingScores:
     """Mode coverage of ``n`` samples (drawn with seed 1) and the same-mode rate of the reconstructions of the first
     ``n`` training points (:mod:`gi_core.metrics.mode_coverage`); samples and reconstructions on the CPU."""
+    check_module(model, "model")
+    _check_points(x, "x")
+    check_instance(config, RingConfig, "config")
+    check_positive_int(n, "n")
     means = ring_means(config.modes, config.radius).to(x.device)
     samples = model.sample(n, generator=torch.Generator().manual_seed(1))
     reconstructions = model.reconstruct(x[:n])
@@ -129,6 +172,7 @@ def mnist_trainers(config: AVBConfig, device: torch.device, profile: str | None 
                    progress: bool = True) -> tuple[dict[str, Trainer], Tensor]:
     """The AVB and reference-VAE trainers on binarized MNIST (each model seeded with ``config.seed``; train them in
     this order) and the binarized test images."""
+    check_instance(config, AVBConfig, "config")
     train, test = (load_images(config.dataset, split, profile=profile) for split in ("train", "test"))
     x, x_test = binarize(train.x).to(device), binarize(test.x).to(device)
     trainers = {}
@@ -147,19 +191,26 @@ def mnist_trainers(config: AVBConfig, device: torch.device, profile: str | None 
 def avb_scores(models: dict[str, AVB | VAE], x_test: Tensor, avb_history: list[dict[str, float]]) -> dict[str, dict[str, float]]:
     """Per model: the test ELBO with the exact KL and the exact KL (noise seeded with 3); for AVB also the mean of
     its adversarial and exact KL over its last ten logged training batches."""
+    if not isinstance(models, dict) or "AVB" not in models:
+        raise ValueError(f"models must be a dict of the trained models with an 'AVB' entry, got {models!r:.80}")
+    check_batch(x_test, "x_test", shape=(1, 28, 28), like=models["AVB"])
+    last = avb_history[-10:] if isinstance(avb_history, list) else []
+    if len(last) < 10 or any(term not in h for h in last for term in ("kl_adversarial", "kl_exact")):
+        raise ValueError("avb_history must be AVB's history, ten or more records of kl_adversarial and kl_exact")
     torch.manual_seed(3)
     results = {name: {"test_elbo_exact_kl": batched_mean(model.elbo, x_test),
                       "test_kl_exact": batched_mean(lambda x, m=model: kl_diag_gaussian_std_normal(*m.encode(x)).mean(), x_test)}
                for name, model in models.items()}
     for term in ("kl_adversarial", "kl_exact"):
-        results["AVB"][f"{term}_last"] = sum(h[term] for h in avb_history[-10:]) / 10
+        results["AVB"][f"{term}_last"] = sum(h[term] for h in last) / 10
     return results
 
 
 def reproduce(plan: JointKLPlan, device: torch.device | None = None, progress: bool = True,
               results_dir: Path | None = None) -> Path:
     """Both trainings of ``plan`` and their scores, written to ``results/joint_kl_full.json`` with provenance."""
-    device = device or default_device()
+    check_instance(plan, JointKLPlan, "plan")
+    _, _, results_dir, device = check_outputs(None, RESULT, results_dir, device)
     x, _ = ring_data(plan.ring, device)
     ring = ring_trainers(plan.ring, x, device, progress)
     histories = [trainer.fit(plan.ring.steps) for trainer in ring.values()]
@@ -173,6 +224,10 @@ def reproduce(plan: JointKLPlan, device: torch.device | None = None, progress: b
 def write(plan: JointKLPlan, ring_results: dict, avb_results: dict, device: torch.device,
           histories: list[list[dict[str, float]]], results_dir: Path | None = None) -> Path:
     """``results/joint_kl_full.json``: both trainings' scores with their provenance (wall time: the four trainings)."""
+    check_instance(plan, JointKLPlan, "plan")
+    _, _, results_dir, device = check_outputs(None, RESULT, results_dir, device)
+    if not isinstance(histories, list) or not histories or not all(h and "seconds" in h[-1] for h in histories):
+        raise ValueError("histories must be the trainers' non-empty histories (their last records give the seconds)")
     wall_time = sum(history[-1]["seconds"] for history in histories)
     meta = provenance({"ring": asdict(plan.ring), "avb": asdict(plan.avb)}, [plan.ring.seed], device, wall_time)
     return write_result(RESULT, {"ring": ring_results, "avb_mnist": avb_results}, meta, results_dir)

@@ -24,7 +24,7 @@ from scipy.stats import spearmanr
 from torch import Tensor
 
 from gi_core.batching import apply_in_batches
-from gi_core.data.images import load_images
+from gi_core.data.images import DATASETS, load_images
 from gi_core.data.transforms import to_signed_images
 from gi_core.maths.mutual_information import estimated_mutual_information, expected_kl_to_prior, marginal_kl_to_prior
 from gi_core.metrics.generation import (
@@ -40,9 +40,13 @@ from gi_core.models.classifier import feature_classifier
 from gi_core.models.zoo import BETA_KINDS, ZooEntry, ZooModel, zoo_networks
 from gi_core.nets.resnets import standing_statistics
 from gi_core.results import compare_with_reference, git_commit, provenance, read_result, summarize_runs, write_result
-from gi_core.runs import add_run_arguments, load_or_run
-from gi_core.runtime import current_profile, default_device, seed_everything
-from gi_core.trainer import OptimizerSpec, Trainer, make_optimizers
+from gi_core.runs import add_run_arguments, check_outputs, load_or_run
+from gi_core.runtime import current_profile, seed_everything
+from gi_core.optimizers import OptimizerSpec, make_optimizers
+from gi_core.trainer import Trainer
+from gi_core.validation import (check_choice, check_instance, check_labels, check_module, check_non_negative_int,
+                                check_path, check_positive_int, check_real, check_reals, check_seeds, check_sizes,
+                                check_str, check_tensor)
 
 def table_6_4_entries(include_aae: bool = True) -> tuple[ZooEntry, ...]:
     """The rows of seed 002 Table 6.4 (four autoencoders at beta in {0.33, 1, 30}, four GANs), plus AAE."""
@@ -64,7 +68,8 @@ class ZooConfig:
 
     ``eval_train``: how many training images the unsupervised metrics and the probe's training set use
     (``None``: all); ``n_generated``: samples for IS and FID (reference statistics: the test set);
-    ``amp``/``compile``: bf16 autocast and ``torch.compile`` in the trainer (for GPU runs).
+    ``amp``/``compile``: bf16 autocast and ``torch.compile`` in the trainer (for GPU runs). Every field is checked
+    on construction (the models' labels must have distinct :func:`slug` file names).
     """
 
     arch: str = "mlp"
@@ -84,6 +89,22 @@ class ZooConfig:
     amp: bool = False
     compile: bool = False
     models: tuple[ZooEntry, ...] = field(default_factory=table_6_4_entries)
+
+    def __post_init__(self) -> None:
+        check_choice(self.arch, ("mlp", "resnet"), "arch")
+        check_choice(self.dataset, tuple(DATASETS), "dataset")
+        for name in ("image_size", "latent_dim", "channels", "batch_size", "steps", "classifier_epochs", "n_generated"):
+            check_positive_int(getattr(self, name), name)
+        if self.eval_train is not None:
+            check_positive_int(self.eval_train, "eval_train")
+        check_non_negative_int(self.checkpoint_every, "checkpoint_every")
+        check_sizes(self.hidden, "hidden")
+        check_real(self.lr, "lr", minimum=0.0, strict=True)
+        check_reals(self.adam_betas, "adam_betas", length=2, minimum=0.0, maximum=1.0)
+        if not isinstance(self.models, tuple) or not self.models or not all(isinstance(e, ZooEntry) for e in self.models):
+            raise TypeError(f"models must be a non-empty tuple of ZooEntry, got {self.models!r:.80}")
+        if len({slug(e.label) for e in self.models}) < len(self.models):
+            raise ValueError(f"models must have labels with distinct file names, got {[e.label for e in self.models]}")
 
     def describe(self) -> dict:
         """A JSON-ready copy (the model list as labels)."""
@@ -105,6 +126,16 @@ class ZooData:
     test_y: Tensor
     source: str
 
+    def __post_init__(self) -> None:
+        for split in ("train", "test"):
+            x, y = getattr(self, f"{split}_x"), getattr(self, f"{split}_y")
+            check_tensor(x, f"{split}_x", ndim=4)
+            check_labels(y, x.shape[0], f"{split}_y")
+        if self.train_x.shape[1:] != self.test_x.shape[1:]:
+            raise ValueError(f"train_x and test_x must hold images of one shape, got {tuple(self.train_x.shape[1:])} "
+                             f"and {tuple(self.test_x.shape[1:])}")
+        check_str(self.source, "source")
+
 
 def load_zoo_data(config: ZooConfig, device: torch.device, profile: str | None = None) -> ZooData:
     """Images of ``config.dataset`` resized to ``config.image_size`` and mapped to [-1, 1] (seed 002 §6.3)."""
@@ -116,18 +147,25 @@ def load_zoo_data(config: ZooConfig, device: torch.device, profile: str | None =
 
 def build_model(entry: ZooEntry, config: ZooConfig, image_shape: tuple[int, ...]) -> ZooModel:
     """The zoo model of ``entry`` on fresh networks of ``config.arch``."""
+    check_instance(entry, ZooEntry, "entry")
+    check_instance(config, ZooConfig, "config")
     networks = zoo_networks(config.arch, image_shape, config.latent_dim, config.channels, config.hidden)
     return ZooModel.build(entry, networks)
 
 
 def slug(label: str) -> str:
     """A file-name-safe version of a model label (``"VAE β=0.33"`` -> ``"vae_beta_0.33"``)."""
-    return re.sub(r"[^a-z0-9.]+", "_", label.lower().replace("β", "beta")).strip("_")
+    safe = re.sub(r"[^a-z0-9.]+", "_", check_str(label, "label").lower().replace("β", "beta")).strip("_")
+    if safe.strip(".") == "":
+        raise ValueError(f"label {label!r} has no letter or digit to name a file with")
+    return safe
 
 
 def train_model(entry: ZooEntry, config: ZooConfig, data: ZooData, seed: int,
                 checkpoint_dir: Path | None = None, progress: bool = True) -> tuple[ZooModel, float]:
     """Train one model for ``config.steps`` steps; resume from ``checkpoint_dir`` if it holds a checkpoint."""
+    check_instance(data, ZooData, "data")
+    checkpoint_dir = None if checkpoint_dir is None else check_path(checkpoint_dir, "checkpoint_dir")
     seed_everything(seed)
     model = build_model(entry, config, tuple(data.train_x.shape[1:])).to(data.train_x.device)
     optimizers = make_optimizers(model, OptimizerSpec("adam", config.lr, betas=config.adam_betas))  # thesis: every network
@@ -156,11 +194,21 @@ class Evaluator:
     reference: tuple[Tensor, Tensor]
     classifier_test_accuracy: float
 
+    def __post_init__(self) -> None:
+        check_module(self.classifier, "classifier")
+        if not (isinstance(self.reference, tuple) and len(self.reference) == 2):
+            raise TypeError(f"reference must be the (mean, covariance) of the test features, got {self.reference!r:.80}")
+        check_tensor(self.reference[0], "reference mean", ndim=1)
+        check_tensor(self.reference[1], "reference covariance", ndim=2)
+        check_real(self.classifier_test_accuracy, "classifier_test_accuracy", minimum=0.0, maximum=1.0)
+
     @classmethod
     def fit(cls, config: ZooConfig, data: ZooData, seed: int = 0, progress: bool = True) -> Evaluator:
         """Train the IS/FID classifier (the encoder architecture with a softmax layer) on the training set.
 
         Adam with PyTorch's defaults, batches of :data:`CLASSIFIER_BATCH`, every image once per epoch."""
+        check_instance(config, ZooConfig, "config")
+        check_instance(data, ZooData, "data")
         seed_everything(seed)
         width = config.hidden if config.arch == "mlp" else (config.channels,)
         classifier = feature_classifier(config.arch, tuple(data.train_x.shape[1:]), 10, width)
@@ -204,6 +252,11 @@ def run_comparison(config: ZooConfig, seeds: list[int], data: ZooData, evaluator
     and training checkpoints go to ``<model>_seed<k>/``, so an interrupted comparison resumes
     (:func:`~gi_core.runs.load_or_run`).
     """
+    check_instance(config, ZooConfig, "config")
+    check_seeds(seeds, "seeds")
+    check_instance(data, ZooData, "data")
+    check_instance(evaluator, Evaluator, "evaluator")
+    run_dir = None if run_dir is None else check_path(run_dir, "run_dir")
     commit = git_commit()  # the code that runs is the code at the start
 
     def run(entry: ZooEntry, seed: int, checkpoint_dir: Path | None) -> dict:
@@ -223,7 +276,9 @@ def summarize(records: list[dict]) -> dict[str, dict[str, list[float]]]:
 def reproduce(config: ZooConfig, seeds: list[int], run_dir: Path, result_name: str,
               device: torch.device | None = None, progress: bool = True, results_dir: Path | None = None) -> Path:
     """Run the whole comparison and write ``<results_dir>/<result_name>.json`` with provenance."""
-    device = device or default_device()
+    check_instance(config, ZooConfig, "config")
+    check_seeds(seeds, "seeds")
+    run_dir, result_name, results_dir, device = check_outputs(run_dir, result_name, results_dir, device)
     commit, start = git_commit(), time.perf_counter()  # the code that runs is the code at the start
     data = load_zoo_data(config, device)
     evaluator = Evaluator.fit(config, data, progress=progress)

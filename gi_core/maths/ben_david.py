@@ -8,10 +8,15 @@ The proxy A-distance and the adaptability term estimated on features are in :mod
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
-from gi_core.validation import check_tensor
+from gi_core.validation import check_same_dtype, check_tensor
+
+
+def _labelings(labelings: Tensor, name: str, ndim: int) -> None:
+    check_tensor(labelings, name, ndim=ndim)
+    if bool(((labelings != 0) & (labelings != 1)).any()):
+        raise ValueError(f"{name} must be {'a 0/1 labeling' if ndim == 1 else '0/1 labelings'} of the inputs")
 
 
 def _finite_domain(p_source: Tensor, p_target: Tensor, hypotheses: Tensor) -> None:
@@ -19,12 +24,11 @@ def _finite_domain(p_source: Tensor, p_target: Tensor, hypotheses: Tensor) -> No
         check_tensor(p, name, ndim=1)
         if (p < 0).any() or abs(float(p.sum()) - 1.0) > 1e-9:
             raise ValueError(f"{name} must be a probability vector over the inputs (non-negative, summing to 1)")
-    check_tensor(hypotheses, "hypotheses", ndim=2)
+    _labelings(hypotheses, "hypotheses", 2)
     if p_source.shape != p_target.shape or hypotheses.shape[1] != p_source.shape[0]:
         raise ValueError(f"need p_source, p_target of shape (X,) and hypotheses (H, X), got {tuple(p_source.shape)}, "
                          f"{tuple(p_target.shape)}, {tuple(hypotheses.shape)}")
-    if ((hypotheses != 0) & (hypotheses != 1)).any():
-        raise ValueError("hypotheses must be 0/1 labelings of the inputs")
+    check_same_dtype(p_source=p_source, p_target=p_target, hypotheses=hypotheses)
 
 
 def h_divergence(p_source: Tensor, p_target: Tensor, hypotheses: Tensor) -> Tensor:
@@ -51,7 +55,7 @@ def discrimination_divergence(p_source: Tensor, p_target: Tensor, hypotheses: Te
 
 def symmetric_difference_class(hypotheses: Tensor) -> Tensor:
     r""":math:`\mathcal H\Delta\mathcal H=\{h\oplus h' : h,h'\in\mathcal H\}` as 0/1 labelings ``(H², X)`` (Ben-David et al., 2010)."""
-    check_tensor(hypotheses, "hypotheses", ndim=2)
+    _labelings(hypotheses, "hypotheses", 2)
     return (hypotheses[:, None, :] != hypotheses[None, :, :]).to(hypotheses.dtype).flatten(0, 1)
 
 
@@ -68,8 +72,10 @@ def ben_david_terms(p_source: Tensor, p_target: Tensor, labels_source: Tensor, l
     """
     _finite_domain(p_source, p_target, hypotheses)
     for name, f in (("labels_source", labels_source), ("labels_target", labels_target)):
-        if f.shape != p_source.shape or ((f != 0) & (f != 1)).any():
-            raise ValueError(f"{name} must be a 0/1 labeling of shape {tuple(p_source.shape)}")
+        _labelings(f, name, 1)
+        if f.shape != p_source.shape:
+            raise ValueError(f"{name} must be a 0/1 labeling of shape {tuple(p_source.shape)}, got {tuple(f.shape)}")
+    check_same_dtype(p_source=p_source, labels_source=labels_source, labels_target=labels_target)
     source_risk = (hypotheses - labels_source).abs() @ p_source
     target_risk = (hypotheses - labels_target).abs() @ p_target
     divergence = h_divergence(p_source, p_target, symmetric_difference_class(hypotheses))

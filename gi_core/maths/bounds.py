@@ -9,13 +9,15 @@ quantities, one number per batch. Training minimizes the negative bounds and the
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import Tensor
 
 from gi_core.maths.gaussians import batch_moments, gaussian_midpoint_jensen_shannon, wasserstein2_gaussians_sq
 from gi_core.maths.kernels import default_imq_scale, mmd_squared
-from gi_core.validation import check_same_shape, check_tensor
+from gi_core.validation import check_real, check_same_shape, check_tensor
 
 
 def beta_elbo(log_likelihood: Tensor, kl: Tensor, beta: float = 1.0) -> Tensor:
@@ -30,10 +32,7 @@ def beta_elbo(log_likelihood: Tensor, kl: Tensor, beta: float = 1.0) -> Tensor:
     check_tensor(log_likelihood, "log_likelihood", ndim=1, finite=False)
     check_tensor(kl, "kl", ndim=1, finite=False)
     check_same_shape(log_likelihood=log_likelihood, kl=kl)
-    if log_likelihood.shape[0] == 0:
-        raise ValueError("the batch is empty")
-    if not (math.isfinite(beta) and beta >= 0.0):
-        raise ValueError(f"beta must be finite and non-negative, got {beta}")
+    check_real(beta, "beta", minimum=0.0)
     return (log_likelihood - beta * kl).mean()
 
 
@@ -59,16 +58,22 @@ def importance_weighted_bound(log_p_x_given_z: Tensor, log_p_z: Tensor, log_q_z:
     check_tensor(log_p_z, "log_p_z", ndim=2)
     check_tensor(log_q_z, "log_q_z", ndim=2)
     check_same_shape(log_p_x_given_z=log_p_x_given_z, log_p_z=log_p_z, log_q_z=log_q_z)
-    k, b = log_p_x_given_z.shape
-    if k < 1 or b < 1:
-        raise ValueError(f"need K >= 1 importance samples and B >= 1 data points, got shape (K, B) = ({k}, {b})")
     log_w = log_p_x_given_z + log_p_z - log_q_z
-    return (torch.logsumexp(log_w, dim=0) - math.log(k)).mean()
+    return (torch.logsumexp(log_w, dim=0) - math.log(log_w.shape[0])).mean()
 
 
 def _standard_normal_moments(z: Tensor) -> tuple[Tensor, Tensor]:
     dim = z.shape[-1]
     return z.new_zeros(dim), torch.eye(dim, dtype=z.dtype, device=z.device)
+
+
+@contextmanager
+def _full_precision(codes: Tensor) -> Iterator[Tensor]:
+    """``codes`` in float32 if they are half precision (a bf16 autocast step), with autocast off: the moments'
+    Cholesky and eigendecompositions have no half-precision kernels."""
+    check_tensor(codes, "codes", ndim=2, finite=False)
+    with torch.autocast(codes.device.type, enabled=False):
+        yield codes.float() if codes.dtype in (torch.float16, torch.bfloat16) else codes
 
 
 def wasserstein_restriction(codes: Tensor) -> Tensor:
@@ -81,8 +86,9 @@ def wasserstein_restriction(codes: Tensor) -> Tensor:
     means :math:`\tilde\mu(x_i)` (``codes``, shape ``(B, J)``). The thesis prints the loss as
     ":math:`+\mathbb E[\log p]` + W", a sign typo: the likelihood term enters as :math:`-\log p(x|z)`.
     """
-    mean, cov = batch_moments(codes)
-    return wasserstein2_gaussians_sq(mean, cov, *_standard_normal_moments(codes))
+    with _full_precision(codes) as codes:
+        mean, cov = batch_moments(codes, "codes")
+        return wasserstein2_gaussians_sq(mean, cov, *_standard_normal_moments(codes))
 
 
 def jensen_shannon_restriction(codes: Tensor) -> Tensor:
@@ -96,8 +102,9 @@ def jensen_shannon_restriction(codes: Tensor) -> Tensor:
     :math:`q(z)` and :math:`p(z)` barely overlap, which is the state of an encoder at initialisation, and
     then passes no gradient.
     """
-    mean, cov = batch_moments(codes)
-    return gaussian_midpoint_jensen_shannon(mean, cov, *_standard_normal_moments(codes))
+    with _full_precision(codes) as codes:
+        mean, cov = batch_moments(codes, "codes")
+        return gaussian_midpoint_jensen_shannon(mean, cov, *_standard_normal_moments(codes))
 
 
 def mmd_restriction(z: Tensor, prior_samples: Tensor | None = None) -> Tensor:
@@ -109,9 +116,13 @@ def mmd_restriction(z: Tensor, prior_samples: Tensor | None = None) -> Tensor:
     Seed 002 Table 5.1 (:math:`R^{\mathrm{InfoVAE/WAE}}`); the thesis does not state the kernel. The
     inverse multiquadratic kernel with :math:`C = 2J` is that of WAE-MMD (Tolstikhin et al., 2018): its heavy
     tails keep a gradient when the two sample sets are far apart. ``z`` are encoder samples ``(B, J)``;
-    ``prior_samples`` default to as many fresh draws of :math:`\mathcal N(0, I)`.
+    ``prior_samples`` ``(M, J)`` default to as many fresh draws of :math:`\mathcal N(0, I)`.
     """
     check_tensor(z, "z", ndim=2)
     if prior_samples is None:
         prior_samples = torch.randn_like(z)
+    check_tensor(prior_samples, "prior_samples", ndim=2, finite=False)
+    if prior_samples.shape[1] != z.shape[1] or prior_samples.shape[0] < 2 or z.shape[0] < 2:
+        raise ValueError(f"z and prior_samples need the same width and at least 2 rows each, got shapes "
+                         f"{tuple(z.shape)} and {tuple(prior_samples.shape)}")
     return mmd_squared(z, prior_samples, kernel="imq", unbiased=True, scale=default_imq_scale(z.shape[1]))

@@ -16,7 +16,7 @@ from torch import Tensor
 
 from gi_core.maths.gan_losses import discriminator_loss
 from gi_core.maths.gaussians import diag_gaussian_log_prob
-from gi_core.validation import check_choice, check_positive, check_positive_int, check_tensor
+from gi_core.validation import check_choice, check_positive, check_positive_int, check_real, check_tensor
 
 _F64 = torch.float64
 
@@ -29,7 +29,10 @@ def gaussian_log_ratio(x: Tensor, q_mean: float, q_std: float, p_mean: float, p_
     + \frac{(x-\mu_p)^2}{2\sigma_p^2}`. ``x`` has any shape; the result has the same.
     """
     check_tensor(x, "x")
-    check_positive(torch.tensor([q_std, p_std]), "q_std and p_std")
+    for name, value in (("q_mean", q_mean), ("p_mean", p_mean)):
+        check_real(value, name)
+    for name, value in (("q_std", q_std), ("p_std", p_std)):
+        check_real(value, name, minimum=0.0, strict=True)
     points = x.unsqueeze(-1)
 
     def log_density(mean: float, std: float) -> Tensor:
@@ -37,6 +40,14 @@ def gaussian_log_ratio(x: Tensor, q_mean: float, q_std: float, p_mean: float, p_
         return diag_gaussian_log_prob(points, torch.full_like(points, mean), log_var)
 
     return log_density(q_mean, q_std) - log_density(p_mean, p_std)
+
+
+FEATURES = ("linear", "quadratic")
+
+
+def _feature_count(dim: int, kind: str) -> int:
+    """How many features :func:`_features` makes of ``dim`` coordinates."""
+    return dim if kind == "linear" else dim + dim * (dim + 1) // 2
 
 
 def _features(x: Tensor, kind: str) -> Tensor:
@@ -60,7 +71,7 @@ class DensityRatioEstimate:
     ``weight`` (F,) and ``bias`` act on standardized features
     :math:`(\phi(x) - \text{feature\_mean})/\text{feature\_scale}`; ``features`` is ``"linear"`` or
     ``"quadratic"``, ``dim`` the sample dimension (``x`` of shape ``(N,)`` when ``dim`` is 1, else ``(N, dim)``).
-    The logits are float64 and differentiable in ``x``.
+    The logits are float64 and differentiable in ``x``; the four tensors must be float64 (``bias`` a scalar).
     """
 
     weight: Tensor
@@ -69,6 +80,19 @@ class DensityRatioEstimate:
     feature_scale: Tensor
     features: str
     dim: int
+
+    def __post_init__(self) -> None:
+        check_choice(self.features, FEATURES, "features")
+        check_positive_int(self.dim, "dim")
+        count = _feature_count(self.dim, self.features)
+        for name in ("weight", "bias", "feature_mean", "feature_scale"):
+            value = check_tensor(getattr(self, name), name, ndim=0 if name == "bias" else 1)
+            if value.dtype != _F64:
+                raise TypeError(f"{name} must be float64, got {value.dtype}")
+            if name != "bias" and value.shape[0] != count:
+                raise ValueError(f"{name} must have {count} entries ({self.features} features of dim={self.dim}), "
+                                 f"got shape {tuple(value.shape)}")
+        check_positive(self.feature_scale, "feature_scale")
 
     def __call__(self, x: Tensor) -> Tensor:
         samples = _as_samples(x, "x")
@@ -96,15 +120,14 @@ def fit_density_ratio(
     the pooled mean and standard deviation, then a full-batch L-BFGS (strong-Wolfe line search; the
     problem is convex) runs for at most ``steps`` iterations with step length ``lr``.
     """
-    check_choice(features, ("linear", "quadratic"), "features")
+    check_choice(features, FEATURES, "features")
     samples_q, samples_p = _as_samples(x_q, "x_q").detach(), _as_samples(x_p, "x_p").detach()
     if samples_q.shape[1] != samples_p.shape[1]:
         raise ValueError(f"x_q and x_p must have the same dimension, got {tuple(x_q.shape)} and {tuple(x_p.shape)}")
     if samples_q.shape[0] < 2 or samples_p.shape[0] < 2:
         raise ValueError("x_q and x_p need at least 2 samples each")
     check_positive_int(steps, "steps")
-    if not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be finite and positive, got {lr}")
+    check_real(lr, "lr", minimum=0.0, strict=True)
     phi_q, phi_p = _features(samples_q, features), _features(samples_p, features)
     pooled = torch.cat([phi_q, phi_p])
     mean, scale = pooled.mean(0), pooled.std(0).clamp_min(1e-12)

@@ -3,13 +3,11 @@ circles its equilibrium unless the discriminator is regularised."""
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor
 
 from gi_core.maths.gan_losses import discriminator_loss, generator_loss
-from gi_core.validation import check_choice
+from gi_core.validation import check_choice, check_non_negative_int, check_real
 
 _F64 = torch.float64
 
@@ -74,16 +72,10 @@ def dirac_gan_trajectory(
     loss functions of this module.
     """
     check_choice(loss, ("standard", "non_saturating"), "Dirac-GAN loss")
-    for name, value in (("theta0", theta0), ("psi0", psi0), ("lr", lr), ("regularization", regularization)):
-        if not math.isfinite(value):
-            raise ValueError(f"{name} must be finite, got {value}")
-    if lr <= 0:
-        raise ValueError(f"lr must be positive, got {lr}")
-    if regularization < 0:
-        raise ValueError(f"regularization (the R1 weight gamma) must be non-negative, got {regularization}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
-    theta, psi = float(theta0), float(psi0)
+    theta, psi = check_real(theta0, "theta0"), check_real(psi0, "psi0")
+    check_real(lr, "lr", minimum=0.0, strict=True)
+    check_real(regularization, "regularization (the R1 weight gamma)", minimum=0.0)
+    check_non_negative_int(steps, "steps")
     path = [(theta, psi)]
     for _ in range(steps):
         if simultaneous:

@@ -8,23 +8,26 @@ maps a batch ``(n, J)`` to ``(n,)`` row by row (row ``i`` of the output may depe
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
 from gi_core.maths.gaussians import diag_gaussian_log_prob, reparameterize
-from gi_core.validation import check_positive_int, check_same_shape, check_tensor
+from gi_core.validation import check_generator, check_positive_int, check_real, check_same_shape, check_tensor
 
 ScalarFunction = Callable[[Tensor], Tensor]
 
 
-def _check_inputs(mean: Tensor, log_var: Tensor, n_samples: int) -> None:
+def _check_inputs(f: ScalarFunction, mean: Tensor, log_var: Tensor, n_samples: int,
+                  generator: torch.Generator | None) -> None:
+    if not callable(f):
+        raise TypeError(f"f must be a callable, got {type(f).__name__}")
     check_tensor(mean, "mean", ndim=1)
     check_tensor(log_var, "log_var", ndim=1)
     check_same_shape(mean=mean, log_var=log_var)
     check_positive_int(n_samples, "n_samples")
+    check_generator(generator, "generator")
 
 
 def _evaluate(f: ScalarFunction, z: Tensor) -> Tensor:
@@ -66,7 +69,7 @@ def reparameterization_gradients(
 
     (seed 004 §1.9; the trick of seed 000 Eq. 3.11 and seed 002 §7.2). ``f`` must be differentiable.
     """
-    _check_inputs(mean, log_var, n_samples)
+    _check_inputs(f, mean, log_var, n_samples, generator)
     return _per_sample_gradients(
         lambda m, lv: _evaluate(f, reparameterize(m, lv, generator=generator)), mean, log_var, n_samples
     )
@@ -89,9 +92,8 @@ def score_function_gradients(
     with :math:`z\sim q=\mathcal N(\mu,\operatorname{diag}\sigma^2)` and a constant baseline :math:`c`
     (unbiased for any :math:`c`, since :math:`\mathbb E_q\nabla\log q = 0`). ``f`` need not be differentiable.
     """
-    _check_inputs(mean, log_var, n_samples)
-    if not math.isfinite(baseline):
-        raise ValueError(f"baseline must be finite, got {baseline}")
+    _check_inputs(f, mean, log_var, n_samples, generator)
+    check_real(baseline, "baseline")
     z = reparameterize(mean.detach(), log_var.detach(), n_samples, generator=generator)
     weights = (_evaluate(f, z) - baseline).detach()
     return _per_sample_gradients(

@@ -27,7 +27,7 @@ from gi_core.maths.gaussians import (
     gaussian_entropy,
     kl_full_gaussians,
 )
-from gi_core.validation import check_covariance, check_positive_int, check_tensor
+from gi_core.validation import check_covariance, check_generator, check_positive_int, check_real, check_tensor
 
 _F64 = torch.float64
 
@@ -131,9 +131,11 @@ class DiscreteGIModel(_SwapSymmetry):
     def random(
         cls, num_x: int, num_z: int, scale: float = 1.0, generator: torch.Generator | None = None
     ) -> DiscreteGIModel:
-        """Strictly positive factors: softmaxes of ``scale`` times standard normal logits."""
+        """Strictly positive factors: softmaxes of ``scale`` (any real number) times standard normal logits."""
         check_positive_int(num_x, "num_x")
         check_positive_int(num_z, "num_z")
+        check_real(scale, "scale")
+        check_generator(generator, "generator")
 
         def table(*shape: int) -> Tensor:
             return torch.softmax(scale * torch.randn(*shape, generator=generator, dtype=_F64), dim=-1)
@@ -249,7 +251,7 @@ class GaussianGIModel(_SwapSymmetry):
         for name, shape in expected.items():
             if tuple(getattr(self, name).shape) != shape:
                 raise ValueError(
-                    f"{name} must have shape {shape} for D={data_dim}, J={latent_dim}, "
+                    f"{name} must have shape {shape} for D={data_dim} (q_x_mean), J={latent_dim} (p_z_mean), "
                     f"got {tuple(getattr(self, name).shape)}"
                 )
 
@@ -257,9 +259,11 @@ class GaussianGIModel(_SwapSymmetry):
     def random(
         cls, data_dim: int, latent_dim: int, noise: float = 0.1, generator: torch.Generator | None = None
     ) -> GaussianGIModel:
-        r"""Standard normal means, weights and biases; covariances :math:`LL^\top/n + \mathrm{noise}\cdot I`."""
+        r"""Standard normal means, weights and biases; covariances :math:`LL^\top/n + \mathrm{noise}\cdot I`, ``noise > 0``."""
         check_positive_int(data_dim, "data_dim")
         check_positive_int(latent_dim, "latent_dim")
+        check_real(noise, "noise", minimum=0.0, strict=True)
+        check_generator(generator, "generator")
 
         def randn(*shape: int) -> Tensor:
             return torch.randn(*shape, generator=generator, dtype=_F64)

@@ -29,8 +29,6 @@ GENERATOR_LOSSES = ("saturating", "non_saturating", "hinge")
 
 def _check_logits(logits: Tensor, name: str) -> None:
     check_tensor(logits, name, finite=False)
-    if logits.numel() == 0:
-        raise ValueError(f"{name} is empty")
 
 
 # --- losses on logits -------------------------------------------------------------------------
@@ -50,7 +48,7 @@ def discriminator_loss(real_logits: Tensor, fake_logits: Tensor, kind: str = "st
     """
     _check_logits(real_logits, "real_logits")
     _check_logits(fake_logits, "fake_logits")
-    check_choice(kind, DISCRIMINATOR_LOSSES, "discriminator loss")
+    check_choice(kind, DISCRIMINATOR_LOSSES, "discriminator loss kind")
     if kind == "standard":
         return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
     return F.relu(1.0 - real_logits).mean() + F.relu(1.0 + fake_logits).mean()
@@ -67,7 +65,7 @@ def generator_loss(fake_logits: Tensor, kind: str = "non_saturating") -> Tensor:
     - ``"hinge"``: :math:`-\mathbb E_p\,\ell`.
     """
     _check_logits(fake_logits, "fake_logits")
-    check_choice(kind, GENERATOR_LOSSES, "generator loss")
+    check_choice(kind, GENERATOR_LOSSES, "generator loss kind")
     if kind == "saturating":
         return -F.softplus(fake_logits).mean()
     if kind == "non_saturating":
@@ -128,15 +126,26 @@ def jensen_shannon(q: Tensor, p: Tensor) -> Tensor:
 
 
 def value_at_optimal_discriminator(q: Tensor, p: Tensor) -> Tensor:
-    r""":math:`V(D^*) = \mathbb E_q\log D^* + \mathbb E_p\log(1-D^*)`, evaluated directly.
+    r""":math:`V(D^*) = \mathbb E_q\log D^* + \mathbb E_p\log(1-D^*)`, evaluated in log space.
 
-    Equals :math:`-\log 4 + 2\,\mathrm{JS}(q\|p)` (seed 004, §2.4), the quantity the generator minimizes
-    when the discriminator is optimal.
+    With :math:`\log D^* = \log q - \log(q+p)` and :math:`\log(1-D^*) = \log p - \log(q+p)` the sum is
+    :math:`\sum_x\big[q\log q + p\log p - (q+p)\log(q+p)\big]` (:math:`0\log0 = 0`), finite for any two
+    distributions, even where :math:`1-D^* = p/(q+p)` is below the rounding of :math:`1 - q/(q+p)`. Equals
+    :math:`-\log 4 + 2\,\mathrm{JS}(q\|p)` (seed 004, §2.4), the quantity the generator minimizes when the
+    discriminator is optimal.
     """
-    return discriminator_value(q, p, optimal_discriminator(q, p))
+    _check_pair_of_distributions(q, p)
+    xlogx = torch.special.xlogy
+    return (xlogx(q, q) + xlogx(p, p) - xlogx(q + p, q + p)).sum(-1)
 
 
 def balanced_domain_accuracy(source_logits: Tensor, target_logits: Tensor) -> Tensor:
-    r"""A domain classifier's balanced accuracy :math:`\tfrac12(\Pr_S[\ell>0] + \Pr_T[\ell<0])` (source = 1), detached."""
+    r"""A domain classifier's balanced accuracy :math:`\tfrac12(\Pr_S[\ell>0] + \Pr_T[\ell<0])` (source = 1), detached.
+
+    The logits have any shapes; a NaN logit counts as wrong (the loss on the same logits reaches the trainer's
+    guard).
+    """
+    _check_logits(source_logits, "source_logits")
+    _check_logits(target_logits, "target_logits")
     with torch.no_grad():
         return 0.5 * ((source_logits > 0).float().mean() + (target_logits < 0).float().mean())

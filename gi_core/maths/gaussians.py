@@ -14,7 +14,16 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from gi_core.validation import broadcast_batch_shape, check_covariance, check_positive_int, check_same_shape, check_tensor
+from gi_core.validation import (
+    broadcast_batch_shape,
+    check_covariance,
+    check_generator,
+    check_positive_int,
+    check_real,
+    check_same_dtype,
+    check_same_shape,
+    check_tensor,
+)
 
 _LOG_2PI = math.log(2.0 * math.pi)
 _LOG_2PI_E = _LOG_2PI + 1.0
@@ -62,6 +71,7 @@ def reparameterize(
     check_tensor(mean, "mean", finite=False)
     check_tensor(log_var, "log_var", finite=False)
     check_same_shape(mean=mean, log_var=log_var)
+    check_generator(generator, "generator")
     shape = mean.shape
     if n_samples is not None:
         check_positive_int(n_samples, "n_samples")
@@ -100,40 +110,40 @@ def kl_diag_gaussian_std_normal(mean: Tensor, log_var: Tensor) -> Tensor:
     return 0.5 * (mean.square() + torch.exp(log_var) - log_var - 1.0).sum(-1)
 
 
-def batch_moments(z: Tensor) -> tuple[Tensor, Tensor]:
+def batch_moments(z: Tensor, name: str = "z") -> tuple[Tensor, Tensor]:
     r"""Mean and unbiased covariance of a batch ``z`` of shape ``(N, J)``, ``N >= 2``.
 
     .. math:: \mu = \frac1N\sum_i z_i,\qquad
         \Sigma = \frac1{N-1}\sum_i (z_i-\mu)(z_i-\mu)^\top
 
     Seed 002, Eq. 6.2–6.3 (the Gaussian fit of the aggregate posterior :math:`q(z)`). Returns
-    ``(J,)`` and ``(J, J)`` tensors.
+    ``(J,)`` and ``(J, J)`` tensors. ``name`` is what the error messages call ``z``.
     """
-    check_tensor(z, "z", ndim=2)
+    check_tensor(z, name, ndim=2)
     n, dim = z.shape
     if n < 2:
-        raise ValueError(f"z needs at least 2 rows to estimate a covariance, got shape {tuple(z.shape)}")
+        raise ValueError(f"{name} needs at least 2 rows to estimate a covariance, got shape {tuple(z.shape)}")
     cov = torch.cov(z.T).reshape(dim, dim)
     return z.mean(0), 0.5 * (cov + cov.T)  # exactly symmetric (float32 rounding can break it)
 
 
-def _check_gaussian(mean: Tensor, cov: Tensor, suffix: str) -> Tensor:
+def _check_gaussian(mean: Tensor, cov: Tensor, mean_name: str, cov_name: str) -> Tensor:
     """Validate one full-covariance Gaussian and return the Cholesky factor of its covariance."""
-    check_tensor(mean, f"mean{suffix}", ndim=1)
-    chol = check_covariance(cov, f"cov{suffix}")
+    check_tensor(mean, mean_name, ndim=1)
+    chol = check_covariance(cov, cov_name)
     if cov.shape[0] != mean.shape[0]:
-        raise ValueError(
-            f"mean{suffix} has {mean.shape[0]} entries but cov{suffix} has shape {tuple(cov.shape)}"
-        )
+        raise ValueError(f"{mean_name} has {mean.shape[0]} entries but {cov_name} has shape {tuple(cov.shape)}")
+    check_same_dtype(**{mean_name: mean, cov_name: cov})
     return chol
 
 
 def _check_pair(mean1: Tensor, cov1: Tensor, mean2: Tensor, cov2: Tensor) -> tuple[Tensor, Tensor]:
-    """Validate two Gaussians of one dimension; return their Cholesky factors."""
-    chol1 = _check_gaussian(mean1, cov1, "1")
-    chol2 = _check_gaussian(mean2, cov2, "2")
+    """Validate two Gaussians of one dimension and dtype; return their Cholesky factors."""
+    chol1 = _check_gaussian(mean1, cov1, "mean1", "cov1")
+    chol2 = _check_gaussian(mean2, cov2, "mean2", "cov2")
     if mean1.shape != mean2.shape:
-        raise ValueError(f"the two Gaussians differ in dimension: {mean1.shape[0]} and {mean2.shape[0]}")
+        raise ValueError(f"the two Gaussians differ in dimension: mean1 has {mean1.shape[0]} entries, mean2 {mean2.shape[0]}")
+    check_same_dtype(mean1=mean1, cov1=cov1, mean2=mean2, cov2=cov2)
     return chol1, chol2
 
 
@@ -195,6 +205,7 @@ def jensen_shannon_gaussians(
     """
     chol1, chol2 = _check_pair(mean1, cov1, mean2, cov2)
     check_positive_int(n_samples, "n_samples")
+    check_generator(generator, "generator")
     q = torch.distributions.MultivariateNormal(mean1, scale_tril=chol1)
     p = torch.distributions.MultivariateNormal(mean2, scale_tril=chol2)
     total = mean1.new_zeros(())
@@ -238,8 +249,8 @@ def soft_clamp_log_var(raw: Tensor, low: float = -10.0, high: float = 5.0) -> Te
     uses a hard floor :math:`\sigma\ge 0.5`, i.e. :math:`\ell=\log 0.25`.)
     """
     check_tensor(raw, "raw", finite=False)
-    if not low < 0.0 < high:
-        raise ValueError(f"soft_clamp_log_var needs low < 0 < high, got low={low}, high={high}")
+    check_real(low, "low", maximum=0.0, strict=True)
+    check_real(high, "high", minimum=0.0, strict=True)
     slope = (high - low) / (-low * high)
     return low + (high - low) * torch.sigmoid(slope * raw + math.log(-low / high))
 
@@ -299,13 +310,33 @@ def expected_conditional_cross_entropy(
     + (Mm+c)^\top K(Mm+c)` the expectation is the cross-entropy at :math:`u=m` plus
     :math:`\tfrac12\operatorname{tr}(S_2^{-1}M\Sigma M^\top)`.
     """
+    if not isinstance(inputs, Gaussian):
+        raise TypeError(f"inputs must be a Gaussian, got {type(inputs).__name__}")
+    _check_gaussian(inputs.mean, inputs.cov, "inputs.mean", "inputs.cov")
+    _check_conditional(first, "first", inputs.mean)
+    chol2 = _check_conditional(second, "second", inputs.mean)
+    if first.bias.shape != second.bias.shape:
+        raise ValueError(f"first and second must be conditionals of one variable, got biases of shapes "
+                         f"{tuple(first.bias.shape)} and {tuple(second.bias.shape)}")
     mean1 = first.weight @ inputs.mean + first.bias
     mean2 = second.weight @ inputs.mean + second.bias
     at_mean = gaussian_cross_entropy(mean1, first.cov, mean2, second.cov)
     gap = first.weight - second.weight
     spread = gap @ inputs.cov @ gap.T
-    chol2 = torch.linalg.cholesky(second.cov)
     return at_mean + 0.5 * torch.trace(torch.cholesky_solve(spread, chol2))
+
+
+def _check_conditional(conditional: LinearGaussianConditional, name: str, inputs_mean: Tensor) -> Tensor:
+    """Validate a conditional of an input shaped like ``inputs_mean``; return the Cholesky factor of its covariance."""
+    if not isinstance(conditional, LinearGaussianConditional):
+        raise TypeError(f"{name} must be a LinearGaussianConditional, got {type(conditional).__name__}")
+    weight = check_tensor(conditional.weight, f"{name}.weight", ndim=2)
+    chol = _check_gaussian(conditional.bias, conditional.cov, f"{name}.bias", f"{name}.cov")
+    if weight.shape != (conditional.bias.shape[0], inputs_mean.shape[0]):
+        raise ValueError(f"{name}.weight must have shape {(conditional.bias.shape[0], inputs_mean.shape[0])}, "
+                         f"got {tuple(weight.shape)}")
+    check_same_dtype(**{f"{name}.weight": weight, f"{name}.cov": conditional.cov, "inputs.mean": inputs_mean})
+    return chol
 
 
 def condition_gaussian(
@@ -315,7 +346,15 @@ def condition_gaussian(
 
     .. math:: a|b \sim \mathcal N\big(\mu_a + K(b-\mu_b),\ \Sigma_{aa} - K\Sigma_{ab}^\top\big),\qquad
         K = \Sigma_{ab}\Sigma_{bb}^{-1}
+
+    ``mean_a`` (A,), ``mean_b`` (B,), ``cov_aa`` (A, A), ``cov_ab`` (A, B), ``cov_bb`` (B, B), of one dtype.
     """
-    gain = torch.cholesky_solve(cov_ab.T, torch.linalg.cholesky(cov_bb)).T
+    _check_gaussian(mean_a, cov_aa, "mean_a", "cov_aa")
+    chol_bb = _check_gaussian(mean_b, cov_bb, "mean_b", "cov_bb")
+    check_tensor(cov_ab, "cov_ab", ndim=2)
+    if cov_ab.shape != (mean_a.shape[0], mean_b.shape[0]):
+        raise ValueError(f"cov_ab must have shape (A, B) = {(mean_a.shape[0], mean_b.shape[0])}, got {tuple(cov_ab.shape)}")
+    check_same_dtype(mean_a=mean_a, mean_b=mean_b, cov_ab=cov_ab)
+    gain = torch.cholesky_solve(cov_ab.T, chol_bb).T
     cov = cov_aa - gain @ cov_ab.T
     return LinearGaussianConditional(gain, mean_a - gain @ mean_b, 0.5 * (cov + cov.T))

@@ -91,6 +91,11 @@ REVERSE_KL_CONSTANT_TERMS: tuple[str, ...] = ("-h_q(x)",)
 FORWARD_KL_CONSTANT_TERMS_FIXED_PRIOR: tuple[str, ...] = ("-h_p(z)",)
 
 
+def _check_form(form: str, forms: dict[str, tuple[str, ...]], which: str) -> None:
+    if form not in forms:
+        raise ValueError(f"unknown {which}-KL form {form!r}; choose one of {', '.join(forms)}")
+
+
 @dataclass(frozen=True)
 class FamilyForm:
     r"""How a model family uses one equation of seed 002, Ch. 4.
@@ -98,7 +103,7 @@ class FamilyForm:
     ``divergence`` is ``"reverse"`` or ``"forward"``, ``form`` the equation number. ``kept`` are the terms
     it optimizes as written, ``replaced`` pairs a term with the surrogate the family trains instead
     (:math:`\mathcal D` is an adversarially estimated divergence), and ``dropped`` are the terms it does
-    not optimize (constants, or terms the family ignores).
+    not optimize (constants, or terms the family ignores). Together they name each term of the equation once.
     """
 
     divergence: str
@@ -106,6 +111,24 @@ class FamilyForm:
     kept: tuple[str, ...]
     replaced: tuple[tuple[str, str], ...]
     dropped: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        forms = {"reverse": REVERSE_KL_FORMS, "forward": FORWARD_KL_FORMS}
+        if self.divergence not in forms:
+            raise ValueError(f"divergence must be 'reverse' or 'forward', got {self.divergence!r}")
+        _check_form(self.form, forms[self.divergence], self.divergence)
+        for name in ("kept", "dropped"):
+            terms = getattr(self, name)
+            if not isinstance(terms, tuple) or not all(isinstance(term, str) for term in terms):
+                raise TypeError(f"{name} must be a tuple of term names, got {terms!r}")
+        if not isinstance(self.replaced, tuple) or not all(
+            isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(text, str) for text in pair) for pair in self.replaced
+        ):
+            raise TypeError(f"replaced must be a tuple of (term, surrogate) pairs of strings, got {self.replaced!r}")
+        used = [*self.kept, *(term for term, _ in self.replaced), *self.dropped]
+        if sorted(used) != sorted(forms[self.divergence][self.form]):
+            raise ValueError(f"kept, replaced and dropped must split the terms of Eq. {self.form} exactly, "
+                             f"{forms[self.divergence][self.form]}; got {used}")
 
 
 RECONSTRUCTION_X = "E_q[-log p(x|z)]"
@@ -147,11 +170,6 @@ MODEL_FAMILIES: dict[str, FamilyForm] = {
         "forward", "4.9", (RECONSTRUCTION_Z,), ((DATA_KL, "adversarial D(p(x)||q(x))"),), ("-h_p(z)", "I_p(x,z)")
     ),
 }
-
-
-def _check_form(form: str, forms: dict[str, tuple[str, ...]], which: str) -> None:
-    if form not in forms:
-        raise ValueError(f"unknown {which}-KL form {form!r}; choose one of {', '.join(forms)}")
 
 
 # --- public entry points ----------------------------------------------------------------------

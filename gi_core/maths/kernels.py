@@ -18,7 +18,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from gi_core.validation import check_positive, check_positive_int, check_tensor
+from gi_core.validation import check_positive_int, check_real, check_tensor
 
 
 def _squared_distances(a: Tensor, b: Tensor) -> Tensor:
@@ -37,7 +37,7 @@ def rbf_kernel(a: Tensor, b: Tensor, bandwidth: float) -> Tensor:
 
     with bandwidth :math:`h > 0`; :math:`k(a, a) = 1`.
     """
-    check_positive(bandwidth, "bandwidth")
+    check_real(bandwidth, "bandwidth", minimum=0.0, strict=True)
     return torch.exp(-_squared_distances(a, b) / (2.0 * bandwidth**2))
 
 
@@ -48,7 +48,7 @@ def imq_kernel(a: Tensor, b: Tensor, scale: float) -> Tensor:
 
     with scale :math:`C > 0`; :math:`k(a, a) = 1`. See :func:`default_imq_scale` for the usual :math:`C`.
     """
-    check_positive(scale, "scale")
+    check_real(scale, "scale", minimum=0.0, strict=True)
     return scale / (scale + _squared_distances(a, b))
 
 
@@ -60,7 +60,7 @@ def default_imq_scale(latent_dim: int, prior_var: float = 1.0) -> float:
     experiments also sum the kernel over several multiples of this :math:`C`).
     """
     check_positive_int(latent_dim, "latent_dim")
-    check_positive(prior_var, "prior_var")
+    check_real(prior_var, "prior_var", minimum=0.0, strict=True)
     return 2.0 * latent_dim * float(prior_var)
 
 

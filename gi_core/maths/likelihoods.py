@@ -15,11 +15,21 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from gi_core.validation import broadcast_batch_shape, check_positive, check_positive_int, check_probability, check_tensor
+from gi_core.validation import (
+    broadcast_batch_shape,
+    check_positive,
+    check_positive_int,
+    check_probability,
+    check_real,
+    check_tensor,
+)
 
 
 def _data_axes(x: Tensor, param: Tensor, param_name: str, event_dims: int | None) -> tuple[tuple[int, ...], torch.Size]:
-    """Validate ``x`` against a decoder output; return the data axes to sum and the broadcast shape."""
+    """Validate ``x`` against a decoder output; return the data axes to sum and the broadcast shape.
+
+    An empty ``x`` or decoder output (no samples, or no data entries) is refused: a batch mean over it would be NaN.
+    """
     check_tensor(x, "x")
     check_tensor(param, param_name, finite=False)  # a decoder output: NaN reaches the trainer's guard
     if event_dims is None:
@@ -34,8 +44,9 @@ def _data_axes(x: Tensor, param: Tensor, param_name: str, event_dims: int | None
 
 def _positive_parameter(value: float | Tensor, name: str, x: Tensor, shape: torch.Size) -> Tensor:
     """Return ``value`` as a tensor after checking it is finite, positive and broadcasts into ``shape``."""
-    tensor = value if isinstance(value, Tensor) else torch.tensor(float(value), dtype=x.dtype, device=x.device)
-    check_tensor(tensor, name)
+    if not isinstance(value, Tensor):
+        value = torch.tensor(check_real(value, name, minimum=0.0, strict=True), dtype=x.dtype, device=x.device)
+    tensor = check_tensor(value, name)
     check_positive(tensor, name)
     try:
         fits = torch.broadcast_shapes(shape, tensor.shape) == shape
@@ -61,9 +72,7 @@ def squared_error(x: Tensor, mean: Tensor, event_dims: int | None = None) -> Ten
 def gaussian_log_likelihood_constant(dim: int, variance: float) -> float:
     r"""Normalizing constant :math:`-\tfrac D2\log(2\pi\sigma^2)` of a ``dim``-dimensional isotropic Gaussian."""
     check_positive_int(dim, "dim")
-    if not math.isfinite(variance):
-        raise ValueError(f"variance must be finite, got {variance}")
-    check_positive(variance, "variance")
+    check_real(variance, "variance", minimum=0.0, strict=True)
     return -0.5 * dim * math.log(2.0 * math.pi * variance)
 
 

@@ -7,7 +7,6 @@ test bed for the identity :math:`\log p(x) = \mathrm{ELBO}(q) + \mathrm{KL}(q(z|
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -16,7 +15,7 @@ from torch.distributions import MultivariateNormal, kl_divergence
 
 from gi_core.maths.gaussians import kl_diag_gaussian_std_normal
 from gi_core.maths.likelihoods import gaussian_log_likelihood
-from gi_core.validation import check_positive, check_positive_int, check_same_shape, check_tensor
+from gi_core.validation import check_generator, check_positive_int, check_real, check_same_shape, check_tensor
 
 
 @dataclass
@@ -40,10 +39,7 @@ class LinearGaussianModel:
             )
         if self.bias.dtype != self.weight.dtype or self.bias.device != self.weight.device:
             raise ValueError("bias must have the dtype and device of weight")
-        if not math.isfinite(self.noise_std):
-            raise ValueError(f"noise_std must be finite, got {self.noise_std}")
-        check_positive(self.noise_std, "noise_std")
-        self.noise_std = float(self.noise_std)
+        self.noise_std = check_real(self.noise_std, "noise_std", minimum=0.0, strict=True)
 
     @classmethod
     def random(
@@ -57,6 +53,7 @@ class LinearGaussianModel:
         """A model with standard normal entries in ``weight`` and ``bias``."""
         check_positive_int(latent_dim, "latent_dim")
         check_positive_int(data_dim, "data_dim")
+        check_generator(generator, "generator")
         weight = torch.randn(data_dim, latent_dim, generator=generator, dtype=dtype)
         bias = torch.randn(data_dim, generator=generator, dtype=dtype)
         return cls(weight, bias, noise_std)
@@ -92,6 +89,9 @@ class LinearGaussianModel:
             raise ValueError(
                 f"q_mean must have shape (B, J) = ({x.shape[0]}, {self.latent_dim}), got {tuple(q_mean.shape)}"
             )
+        for name, t in (("q_mean", q_mean), ("q_log_var", q_log_var)):
+            if t.dtype != self.weight.dtype:
+                raise ValueError(f"{name} must have dtype {self.weight.dtype}, got {t.dtype}")
 
     def marginal_covariance(self) -> Tensor:
         r""":math:`WW^\top + s^2 I_D`, the covariance of :math:`p(x)`."""
@@ -139,6 +139,7 @@ class LinearGaussianModel:
     def sample(self, n: int, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
         """Draw ``n`` pairs from :math:`p(x,z)`; returns ``(x, z)`` of shapes ``(n, D)`` and ``(n, J)``."""
         check_positive_int(n, "n")
+        check_generator(generator, "generator")
         options = {"generator": generator, "dtype": self.weight.dtype, "device": self.weight.device}
         z = torch.randn(n, self.latent_dim, **options)
         x = z @ self.weight.T + self.bias + self.noise_std * torch.randn(n, self.data_dim, **options)

@@ -32,17 +32,14 @@ import torch
 from torch import Tensor
 
 from gi_core.maths.gaussians import kl_diag_gaussians
-from gi_core.validation import broadcast_batch_shape, check_choice, check_positive, check_tensor
+from gi_core.validation import broadcast_batch_shape, check_choice, check_positive, check_real, check_same_shape, check_tensor
 
 MODULATIONS = ("full", "pm1", "pm2")
 
 
 def check_gammas(gamma1: float, gamma2: float) -> tuple[float, float]:
     """``(gamma1, gamma2)`` as floats; raise unless both are finite, non-negative and not both 0."""
-    gamma1, gamma2 = float(gamma1), float(gamma2)
-    for name, value in (("gamma1", gamma1), ("gamma2", gamma2)):
-        if not (math.isfinite(value) and value >= 0.0):
-            raise ValueError(f"{name} must be finite and non-negative, got {value}")
+    gamma1, gamma2 = check_real(gamma1, "gamma1", minimum=0.0), check_real(gamma2, "gamma2", minimum=0.0)
     if gamma1 == 0.0 and gamma2 == 0.0:
         raise ValueError("gamma1 and gamma2 cannot both be 0 (the latent would be the mean alone)")
     return gamma1, gamma2
@@ -112,8 +109,7 @@ def idealized_transfer_moments(
     domain, :math:`\gamma_1\gg\gamma_2` (drop :math:`\gamma_2^2`) and, for the means only,
     :math:`\sigma\approx1`; the seed keeps :math:`\sigma_s` in Eq. 6 and so does this function.
     """
-    if not (math.isfinite(float(gamma1)) and gamma1 > 0):
-        raise ValueError(f"gamma1 must be finite and positive, got {gamma1}")
+    gamma1 = check_real(gamma1, "gamma1", minimum=0.0, strict=True)
     _check_std(("mean_s", mean_s), ("std_s", std_s), ("mean_t", mean_t), ("std_t", std_t))
     std = gamma1 * std_s * std_t
     return mean_s + gamma1 * mean_t, std, mean_t + gamma1 * mean_s, std
@@ -140,9 +136,7 @@ def full_modulation_kl_ratio(gamma1: float) -> float:
     Below 1 exactly when :math:`\gamma_1>\tfrac12` (modulation shrinks the gap); 0 at the paper's
     :math:`\gamma_1=1`, where :math:`\mu_{st}=\mu_{ts}=\mu_s+\mu_t`.
     """
-    gamma1 = float(gamma1)
-    if not (math.isfinite(gamma1) and gamma1 > 0):
-        raise ValueError(f"gamma1 must be finite and positive, got {gamma1}")
+    gamma1 = check_real(gamma1, "gamma1", minimum=0.0, strict=True)
     return ((1.0 - gamma1) / gamma1) ** 2
 
 
@@ -171,7 +165,7 @@ def partial_modulation_moments(
     ``"pm2"`` (Eq. 15): :math:`\ddot z_{st}=\mu_s+\sigma_t\odot\varepsilon`, :math:`\ddot z_{ts}=\mu_t+\sigma_s\odot\varepsilon`.
     Only second moments cross between the domains.
     """
-    check_choice(variant, ("pm1", "pm2"), "partial modulation")
+    check_choice(variant, ("pm1", "pm2"), "partial modulation variant")
     _check_std(("mean_s", mean_s), ("std_s", std_s), ("mean_t", mean_t), ("std_t", std_t))
     if variant == "pm1":
         shared = 0.5 * (std_s + std_t)
@@ -222,9 +216,11 @@ def transfer_latents(
     of the target. Returns ``(mean_st, log_var_st, mean_ts, log_var_ts)``.
     """
     check_choice(modulation, MODULATIONS, "modulation")
-    shapes = {tuple(t.shape) for t in (mean_s, log_var_s, h_s, mean_t, log_var_t, h_t)}
-    if len(shapes) != 1:
-        raise ValueError(f"source and target moments and representations must share one shape (paired rows), got {sorted(shapes)}")
+    check_gammas(gamma1, gamma2)
+    tensors = {"mean_s": mean_s, "log_var_s": log_var_s, "h_s": h_s, "mean_t": mean_t, "log_var_t": log_var_t, "h_t": h_t}
+    for name, t in tensors.items():
+        check_tensor(t, name, finite=False)
+    check_same_shape(**tensors)  # paired rows
     if modulation == "full":
         return (*modulated_gaussian(mean_s, log_var_s, h_t, gamma1, gamma2),
                 *modulated_gaussian(mean_t, log_var_t, h_s, gamma1, gamma2))

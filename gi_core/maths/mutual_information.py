@@ -39,13 +39,12 @@ from gi_core.maths.categorical import categorical_kl
 from gi_core.maths.exact_models import DiscreteGIModel, GIModel, check_gi_model
 from gi_core.maths.gaussians import (
     batch_moments,
-    diag_gaussian_log_prob,
     expected_conditional_cross_entropy,
     gaussian_entropy,
     kl_diag_gaussian_std_normal,
     kl_full_gaussians,
 )
-from gi_core.maths.joint_kl import AGGREGATE_KL, PRIOR_KL, RECONSTRUCTION_X, RECONSTRUCTION_Z
+from gi_core.maths.joint_kl import RECONSTRUCTION_X, RECONSTRUCTION_Z
 from gi_core.validation import check_choice, check_same_shape, check_tensor
 
 _F64 = torch.float64
@@ -203,6 +202,7 @@ def mi_bound_terms(model: GIModel, restriction: Tensor | float, side: str = "q")
 # --- Table 5.1 --------------------------------------------------------------------------------
 
 BOUNDS: tuple[str, ...] = ("I_q", "I_p", "I_q + I_p")
+LIKELIHOODS: tuple[str, ...] = (RECONSTRUCTION_X, RECONSTRUCTION_Z, f"{RECONSTRUCTION_X} + {RECONSTRUCTION_Z}")
 GROUPS: tuple[str, ...] = ("match q(z|x), p(z)", "match q(z), p(z)", "match p(x), q(x)", "joint", "other")
 
 
@@ -211,9 +211,9 @@ class Restriction:
     r"""One row of seed 002, Table 5.1: a model's loss is ``likelihood`` + ``restriction`` (Eq. 5.5 / 5.8).
 
     ``bound`` is the mutual information it bounds (one of :data:`BOUNDS`), ``group`` what its restriction
-    matches (one of :data:`GROUPS`), ``likelihood`` the likelihood term of its loss and ``restriction``
-    the regularizer :math:`R`, where ``D(.||.)`` is any adversarially estimated divergence. ``bibtex_key``
-    is the argument of ``\cite`` (comma-separated when a row has two references).
+    matches (one of :data:`GROUPS`), ``likelihood`` the likelihood term of its loss (one of :data:`LIKELIHOODS`)
+    and ``restriction`` the regularizer :math:`R`, where ``D(.||.)`` is any adversarially estimated divergence.
+    ``bibtex_key`` is the argument of ``\cite`` (comma-separated when a row has two references).
     """
 
     model: str
@@ -228,9 +228,14 @@ class Restriction:
             raise ValueError(f"bound must be one of {BOUNDS}, got {self.bound!r}")
         if self.group not in GROUPS:
             raise ValueError(f"group must be one of {GROUPS}, got {self.group!r}")
+        if self.likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood must be one of {LIKELIHOODS}, got {self.likelihood!r}")
+        for name in ("model", "restriction", "bibtex_key"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"{name} must be a string, got {type(getattr(self, name)).__name__}")
 
 
-_BOTH = f"{RECONSTRUCTION_X} + {RECONSTRUCTION_Z}"
+_BOTH = LIKELIHOODS[2]
 _Q_MARGINAL = "match q(z), p(z)"
 _Q_CONDITIONAL = "match q(z|x), p(z)"
 

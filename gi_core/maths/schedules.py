@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import torch
 
-from gi_core.validation import check_positive_int
+from gi_core.validation import check_positive_int, check_real
 
 
 def grl_schedule(progress: float, gamma: float = 10.0) -> float:
@@ -22,11 +22,8 @@ def grl_schedule(progress: float, gamma: float = 10.0) -> float:
     coefficient rises from 0, which keeps the noisy early domain gradient from swamping the features,
     to (almost) 1: :math:`\lambda_{0.5}\approx0.9866` and :math:`\lambda_1\approx0.99991` for :math:`\gamma=10`.
     """
-    progress, gamma = float(progress), float(gamma)
-    if not (math.isfinite(progress) and 0.0 <= progress <= 1.0):
-        raise ValueError(f"progress must lie in [0, 1], got {progress}")
-    if not (math.isfinite(gamma) and gamma > 0.0):
-        raise ValueError(f"gamma must be finite and positive, got {gamma}")
+    progress = check_real(progress, "progress", minimum=0.0, maximum=1.0)
+    gamma = check_real(gamma, "gamma", minimum=0.0, strict=True)
     return 2.0 / (1.0 + math.exp(-gamma * progress)) - 1.0
 
 
@@ -35,12 +32,10 @@ def dann_learning_rate(progress: float, lr0: float = 0.01, alpha: float = 10.0, 
 
     Defaults :math:`\mu_0=0.01`, :math:`\alpha=10`, :math:`\beta=0.75`; ``progress`` :math:`p\in[0,1]`.
     """
-    progress = float(progress)
-    if not (math.isfinite(progress) and 0.0 <= progress <= 1.0):
-        raise ValueError(f"progress must lie in [0, 1], got {progress}")
-    for name, value in (("lr0", lr0), ("alpha", alpha), ("beta", beta)):
-        if not (math.isfinite(value) and value >= 0.0) or (name == "lr0" and value == 0.0):
-            raise ValueError(f"{name} must be finite and {'positive' if name == 'lr0' else 'non-negative'}, got {value}")
+    progress = check_real(progress, "progress", minimum=0.0, maximum=1.0)
+    check_real(lr0, "lr0", minimum=0.0, strict=True)
+    check_real(alpha, "alpha", minimum=0.0)
+    check_real(beta, "beta", minimum=0.0)
     return lr0 / (1.0 + alpha * progress) ** beta
 
 
@@ -60,8 +55,7 @@ def grl_ramp(lambda_max: float, steps: int, gamma: float = 10.0) -> Callable[[in
     """
     check_positive_int(steps, "steps")
     grl_schedule(0.0, gamma)  # validates gamma
-    if not (math.isfinite(lambda_max) and lambda_max >= 0.0):
-        raise ValueError(f"lambda_max must be finite and non-negative, got {lambda_max}")
+    check_real(lambda_max, "lambda_max", minimum=0.0)
 
     def coefficient(step: int) -> float:
         progress = (torch.tensor(step, dtype=torch.float32) / steps).clamp(max=1.0)

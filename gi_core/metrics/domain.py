@@ -9,11 +9,9 @@ apply them to a trained model (any :class:`DomainClassifier`, DANN and CDLM amon
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-
 from typing import Protocol
 
 import numpy as np
@@ -21,7 +19,17 @@ import torch
 from torch import Tensor
 
 from gi_core.data.domains import DomainData
-from gi_core.validation import check_array
+from gi_core.validation import (
+    check_array,
+    check_choice,
+    check_labels,
+    check_non_negative_int,
+    check_positive_int,
+    check_real,
+)
+
+CLASSIFIERS = ("linear_svm", "logistic")
+"""The domain classifiers of :func:`a_distance`."""
 
 
 class DomainClassifier(Protocol):
@@ -30,6 +38,22 @@ class DomainClassifier(Protocol):
     def predict(self, x: Tensor) -> Tensor: ...
 
     def embed(self, x: Tensor) -> Tensor: ...
+
+
+def _check_model(model: object, method: str) -> None:
+    if not callable(getattr(model, method, None)):
+        raise TypeError(f"model must be a DomainClassifier (with a {method} method), got {type(model).__name__}")
+
+
+def _check_data(data: object) -> None:
+    if not isinstance(data, DomainData):
+        raise TypeError(f"data must be a DomainData, got {type(data).__name__}")
+
+
+def _check_subsample(max_per_domain: int | None, seed: int) -> None:
+    if max_per_domain is not None:
+        check_positive_int(max_per_domain, "max_per_domain")
+    check_non_negative_int(seed, "seed")
 
 
 def joint_error(
@@ -58,25 +82,29 @@ def joint_error(
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    if not 0.0 < float(test_fraction) < 1.0:
-        raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}")
-    if not (math.isfinite(C) and C > 0):
-        raise ValueError(f"C must be positive and finite, got {C}")
+    check_real(test_fraction, "test_fraction", 0.0, 1.0, strict=True)
+    check_real(C, "C", minimum=0.0, strict=True)
+    _check_subsample(max_per_domain, seed)
     rng = np.random.default_rng(seed)
     parts = []
     for name, x, y in (("source", source_features, source_labels), ("target", target_features, target_labels)):
         features = check_array(x, f"{name}_features", 2).astype(np.float64, copy=False)
-        labels = np.asarray(y.cpu() if isinstance(y, Tensor) else y).astype(np.int64)
+        labels = check_array(y, f"{name}_labels", 1)
+        if not np.issubdtype(labels.dtype, np.integer):
+            raise TypeError(f"{name}_labels must be integer class labels, got dtype {labels.dtype}")
         if labels.shape != (features.shape[0],):
             raise ValueError(f"{name}_labels must have shape ({features.shape[0]},), got {labels.shape}")
+        labels = labels.astype(np.int64)
         order = rng.permutation(features.shape[0])[:max_per_domain]
         n_test = int(round(test_fraction * order.size))
         if n_test < 1 or order.size - n_test < 2:
-            raise ValueError(f"{name} has too few rows ({features.shape[0]}) for a train/test split")
+            raise ValueError(f"{name}_features has too few rows ({order.size} kept, max_per_domain={max_per_domain}) "
+                             "for a train/test split")
         train, test = order[n_test:], order[:n_test]
         parts.append((features[train], labels[train], features[test], labels[test]))
     if parts[0][0].shape[1] != parts[1][0].shape[1]:
-        raise ValueError(f"source and target features differ in width: {parts[0][0].shape[1]} vs {parts[1][0].shape[1]}")
+        raise ValueError("source_features and target_features differ in width: "
+                         f"{parts[0][0].shape[1]} vs {parts[1][0].shape[1]}")
     (xs, ys, xs_test, ys_test), (xt, yt, xt_test, yt_test) = parts
     weights = np.r_[np.full(len(ys), 0.5 / len(ys)), np.full(len(yt), 0.5 / len(yt))] * (len(ys) + len(yt))
     classifier = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=5000))
@@ -103,6 +131,15 @@ class ADistance:
     C: float
     n_train: int
     n_test: int
+
+    def __post_init__(self) -> None:
+        check_real(self.value, "value", 0.0, 2.0)
+        check_real(self.raw, "raw", -2.0, 2.0)
+        check_real(self.error, "error", 0.0, 1.0)
+        check_choice(self.classifier, CLASSIFIERS, "classifier")
+        check_real(self.C, "C", minimum=0.0, strict=True)
+        check_positive_int(self.n_train, "n_train")
+        check_positive_int(self.n_test, "n_test")
 
     def __float__(self) -> float:
         return self.value
@@ -143,17 +180,17 @@ def a_distance(
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import LinearSVC
 
-    if classifier not in ("linear_svm", "logistic"):
+    if classifier not in CLASSIFIERS:
         raise ValueError(f"classifier must be 'linear_svm' or 'logistic', got {classifier!r}")
-    if not 0.0 < float(test_fraction) < 1.0:
-        raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}")
-    grid = [float(c) for c in C_grid]
-    if not grid or any(not (math.isfinite(c) and c > 0) for c in grid):
-        raise ValueError(f"C_grid must hold positive finite values, got {tuple(C_grid)}")
+    check_real(test_fraction, "test_fraction", 0.0, 1.0, strict=True)
+    if isinstance(C_grid, str) or not isinstance(C_grid, (Sequence, np.ndarray)) or len(C_grid) == 0:
+        raise ValueError(f"C_grid must be a non-empty sequence of positive finite values, got {C_grid!r}")
+    grid = [check_real(c, "C_grid", minimum=0.0, strict=True) for c in C_grid]
     source, target = (check_array(x, name, 2).astype(np.float64, copy=False)
                       for x, name in ((source_features, "source_features"), (target_features, "target_features")))
     if source.shape[1] != target.shape[1]:
-        raise ValueError(f"source and target features differ in width: {source.shape[1]} vs {target.shape[1]}")
+        raise ValueError(f"source_features and target_features differ in width: {source.shape[1]} vs {target.shape[1]}")
+    _check_subsample(max_per_domain, seed)
     if max_per_domain is not None and max_per_domain < 10:
         raise ValueError(f"max_per_domain must be at least 10, got {max_per_domain}")
     rng = np.random.default_rng(seed)
@@ -196,11 +233,19 @@ def a_distance(
 
 def accuracy(predictions: Tensor, labels: Tensor) -> float:
     """The fraction of ``predictions`` (on the CPU, as ``predict`` returns them) equal to ``labels``."""
+    if not isinstance(predictions, Tensor):
+        raise TypeError(f"predictions must be a torch.Tensor of classes, got {type(predictions).__name__}")
+    if predictions.dim() != 1 or predictions.numel() == 0:
+        raise ValueError(f"predictions must be a non-empty tensor of shape (N,), got shape {tuple(predictions.shape)}")
+    check_labels(predictions, predictions.shape[0], "predictions")
+    check_labels(labels, predictions.shape[0], "labels (one for each of the predictions)")
     return (predictions == labels.cpu()).float().mean().item()
 
 
 def predict_test_splits(model: DomainClassifier, data: DomainData) -> tuple[Tensor, Tensor]:
     """``model.predict`` on the target and then the source test split, CDLM's test-time noise fixed."""
+    _check_model(model, "predict")
+    _check_data(data)
     with torch.random.fork_rng():  # every device's generator is restored afterwards
         torch.manual_seed(0)  # CDLM's test-time noise gamma2 * eps, fixed for a reproducible number
         return model.predict(data.target_test_x), model.predict(data.source_test_x)
@@ -214,8 +259,10 @@ def evaluate_method(model: DomainClassifier, data: DomainData) -> dict[str, floa
 
 def evaluation_features(model: DomainClassifier | None, data: DomainData) -> tuple[Tensor, Tensor]:
     """Source and target test images as CPU rows: the model's features (:meth:`embed`), or raw pixels for ``None``."""
+    _check_data(data)
     if model is None:
         return data.source_test_x.flatten(1).cpu(), data.target_test_x.flatten(1).cpu()
+    _check_model(model, "embed")
     return model.embed(data.source_test_x), model.embed(data.target_test_x)
 
 
@@ -247,6 +294,11 @@ def tsne_coordinates(model: DomainClassifier | None, data: DomainData, n_per_dom
     """
     from sklearn.manifold import TSNE
 
+    _check_data(data)
+    if model is not None:
+        _check_model(model, "embed")
+    check_positive_int(n_per_domain, "n_per_domain")
+    check_non_negative_int(seed, "seed")
     generator = torch.Generator().manual_seed(seed)
     parts = []
     for domain, x, y in ((1, data.source_test_x, data.source_test_y), (0, data.target_test_x, data.target_test_y)):

@@ -29,17 +29,23 @@ from torch import Tensor, nn
 from gi_core.batching import eval_mode
 from gi_core.maths.gaussians import batch_moments
 from gi_core.models.classifier import FeatureClassifier
-from gi_core.validation import check_positive, check_positive_int, check_tensor
+from gi_core.validation import check_module, check_positive_int, check_real, check_semidefinite, check_tensor
 
 
-def _device(module: nn.Module) -> torch.device:
-    return next(module.parameters()).device
+def _placement(module: nn.Module) -> dict[str, torch.device | torch.dtype]:
+    """The device and dtype of ``module``'s parameters, where its inputs are moved (and converted)."""
+    param = next(module.parameters())
+    return {"device": param.device, "dtype": param.dtype}
 
 
-def _check_images(images: Tensor) -> None:
+def _check_images(images: Tensor, classifier: nn.Module) -> None:
     check_tensor(images, "images")
-    if images.dim() < 2 or images.shape[0] < 1:
-        raise ValueError(f"images must be a non-empty batch (N, ...), got shape {tuple(images.shape)}")
+    expected = getattr(classifier, "input_shape", None)
+    if expected is not None and tuple(images.shape[1:]) != tuple(expected):
+        raise ValueError(f"images must have shape (N, {', '.join(map(str, expected))}) for this classifier, "
+                         f"got {tuple(images.shape)}")
+    if images.dim() < 2:
+        raise ValueError(f"images must be a batch (N, ...), got shape {tuple(images.shape)}")
 
 
 def _check_labels(labels: Tensor, images: Tensor, num_classes: int | None) -> None:
@@ -52,15 +58,19 @@ def _check_labels(labels: Tensor, images: Tensor, num_classes: int | None) -> No
 
 
 def classifier_accuracy(classifier: nn.Module, images: Tensor, labels: Tensor, batch_size: int = 1000) -> float:
-    """Fraction in [0, 1] of ``images`` whose arg-max logit equals the label (eval mode, no gradients)."""
-    _check_images(images)
+    """Fraction in [0, 1] of ``images`` whose arg-max logit equals the label (eval mode, no gradients).
+
+    The images are converted to the dtype of the classifier's parameters.
+    """
+    check_module(classifier, "classifier")
+    _check_images(images, classifier)
     _check_labels(labels, images, None)
     check_positive_int(batch_size, "batch_size")
-    device = _device(classifier)
+    placement = _placement(classifier)
     correct = 0
     with eval_mode(classifier):
         for x, y in zip(images.split(batch_size), labels.split(batch_size)):
-            correct += int((classifier(x.to(device)).argmax(-1) == y.to(device)).sum())
+            correct += int((classifier(x.to(**placement)).argmax(-1) == y.to(placement["device"])).sum())
     return correct / images.shape[0]
 
 
@@ -69,17 +79,18 @@ def classifier_outputs(classifier: FeatureClassifier, images: Tensor, batch_size
 
     Computed batch by batch in eval mode without gradients (one pass of the body per batch); the
     softmax is taken in float64. The probabilities feed :func:`inception_score`, the features
-    :func:`feature_statistics` / :func:`frechet_distance`.
+    :func:`feature_statistics` / :func:`frechet_distance`. The images are converted to the dtype of the
+    classifier's parameters.
     """
     if not isinstance(classifier, FeatureClassifier):
         raise TypeError(f"classifier must be a FeatureClassifier, got {type(classifier).__name__}")
-    _check_images(images)
+    _check_images(images, classifier)
     check_positive_int(batch_size, "batch_size")
-    device = _device(classifier)
+    placement = _placement(classifier)
     probs, feats = [], []
     with eval_mode(classifier):
         for x in images.split(batch_size):
-            h = classifier.features(x.to(device))
+            h = classifier.features(x.to(**placement))
             probs.append(torch.softmax(classifier.head(h).double(), dim=-1).cpu())
             feats.append(h.double().cpu())
     return torch.cat(probs), torch.cat(feats)
@@ -135,6 +146,8 @@ def feature_statistics(features: Tensor) -> tuple[Tensor, Tensor]:
     The Gaussian fit of seed 002, Eq. 2.8 (computed by :func:`gi_core.maths.gaussians.batch_moments`, Eqs. 6.2–6.3).
     """
     check_tensor(features, "features", ndim=2)
+    if features.shape[0] < 2:
+        raise ValueError(f"features needs at least 2 rows to estimate a covariance, got shape {tuple(features.shape)}")
     return batch_moments(features.detach().double())
 
 
@@ -144,6 +157,7 @@ def _check_moments(mean: Tensor, cov: Tensor, suffix: str) -> int:
     dim = mean.shape[0]
     if cov.shape != (dim, dim):
         raise ValueError(f"cov{suffix} must have shape ({dim}, {dim}) to match mean{suffix}, got {tuple(cov.shape)}")
+    check_semidefinite(cov, f"cov{suffix}")
     return dim
 
 
@@ -157,15 +171,16 @@ def frechet_distance(mean1: Tensor, cov1: Tensor, mean2: Tensor, cov2: Tensor, e
     the product in float64; if that is not finite (e.g. singular covariances), it is recomputed for
     :math:`(\Sigma_1+\epsilon I)(\Sigma_2+\epsilon I)`. Rounding can make the root complex: its real part
     is used when the imaginary parts of its diagonal are below ``1e-3`` in absolute value, otherwise a
-    ``ValueError`` is raised. Covariances need only be positive *semi*-definite (scipy's singularity
-    warning is silenced; the checks above replace it).
+    ``ValueError`` is raised. Covariances must be symmetric and positive *semi*-definite up to rounding
+    (:func:`~gi_core.validation.check_semidefinite`; scipy's singularity warning is silenced, the checks above
+    replace it). Any floating dtype is computed in float64.
     :func:`gi_core.maths.gaussians.wasserstein2_gaussians_sq` computes the same quantity differentiably
     through eigenvalues, for positive-definite covariances.
     """
     dim1, dim2 = _check_moments(mean1, cov1, "1"), _check_moments(mean2, cov2, "2")
     if dim1 != dim2:
         raise ValueError(f"the two Gaussians differ in dimension: {dim1} and {dim2}")
-    check_positive(eps, "eps")
+    check_real(eps, "eps", minimum=0.0, strict=True)
     mu1, mu2, sigma1, sigma2 = (t.detach().cpu().double().numpy() for t in (mean1, mean2, cov1, cov2))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)

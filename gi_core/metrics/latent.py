@@ -28,16 +28,12 @@ def log_mse(target: Tensor, estimate: Tensor) -> float:
     check_tensor(target, "target")
     check_tensor(estimate, "estimate")
     check_same_shape(target=target, estimate=estimate)
-    if target.numel() == 0:
-        raise ValueError("log_mse of empty tensors is undefined")
     return float(torch.log((target.double() - estimate.double()).square().mean()))
 
 
 def conditional_entropy(log_var: Tensor) -> float:
     r""":math:`h_q(z|x) = \frac1N\sum_i\sum_j \tfrac12\log(2\pi e\,\tilde\sigma_{ij}^2)` (nats; negative for narrow posteriors)."""
     check_tensor(log_var, "log_var", ndim=2)
-    if log_var.shape[0] == 0:
-        raise ValueError("log_var is empty")
     return float(diag_gaussian_entropy(log_var.double()).mean())
 
 

@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from torch import Tensor
 
 from gi_core.batching import apply_in_batches, eval_mode
-from gi_core.validation import check_array
+from gi_core.validation import check_array, check_batch, check_module, check_positive_int, check_tensor
 
 
 def linear_probe_accuracy(
@@ -26,25 +26,33 @@ def linear_probe_accuracy(
     test_labels: Tensor | np.ndarray,
     max_iter: int = 1000,
 ) -> float:
-    """Test accuracy in [0, 1] of a logistic-regression probe fitted on the training features."""
+    """Test accuracy in [0, 1] of a logistic-regression probe fitted on the training features (integer labels)."""
     x_train, x_test = check_array(train_features, "train_features", 2), check_array(test_features, "test_features", 2)
     y_train, y_test = check_array(train_labels, "train_labels", 1), check_array(test_labels, "test_labels", 1)
-    if x_train.shape[0] != y_train.shape[0] or x_test.shape[0] != y_test.shape[0]:
-        raise ValueError("features and labels must have the same number of rows")
+    for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
+        if not np.issubdtype(y.dtype, np.integer):
+            raise TypeError(f"{split}_labels must be integer class labels, got dtype {y.dtype}")
+        if x.shape[0] != y.shape[0]:
+            raise ValueError(f"{split}_features and {split}_labels must have the same number of rows, "
+                             f"got {x.shape[0]} and {y.shape[0]}")
     if x_train.shape[1] != x_test.shape[1]:
-        raise ValueError(f"train and test features differ in width: {x_train.shape[1]} vs {x_test.shape[1]}")
+        raise ValueError(f"train_features and test_features differ in width: {x_train.shape[1]} vs {x_test.shape[1]}")
     if np.unique(y_train).size < 2:
-        raise ValueError("the probe needs at least two classes in the training labels")
+        raise ValueError("train_labels must hold at least two classes for the probe")
+    check_positive_int(max_iter, "max_iter")
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter))
     probe.fit(x_train, y_train)
     return float(probe.score(x_test, y_test))
 
 
 def encode_means(encoder: torch.nn.Module, x: Tensor, batch_size: int = 1024) -> Tensor:
-    """Posterior means E_q[z|x] of ``x`` in batches, returned on the CPU."""
-    device = next(encoder.parameters()).device
+    """Posterior means E_q[z|x] of ``x`` in batches (converted to the dtype of the encoder's parameters), on the CPU."""
+    check_module(encoder, "encoder")
+    check_batch(x, "x", shape=getattr(encoder, "input_shape", None))
+    check_positive_int(batch_size, "batch_size")
+    param = next(encoder.parameters())
     with eval_mode(encoder):
-        return apply_in_batches(lambda batch: encoder(batch.to(device))[0], x, batch_size)
+        return apply_in_batches(lambda batch: encoder(batch.to(param.device, param.dtype))[0], x, batch_size)
 
 
 def inactive_fraction(activations: Tensor) -> float:
@@ -53,6 +61,7 @@ def inactive_fraction(activations: Tensor) -> float:
     After a ReLU such a unit is *dead* on these inputs: it passes no signal forward and its own weights receive no
     gradient, so only a change in the layers below it can bring it back.
     """
+    check_tensor(activations, "activations", nonempty=False)
     if activations.ndim < 2 or activations.shape[0] == 0 or activations[0].numel() == 0:
         raise ValueError(f"activations must be (N, ...) with N >= 1 and at least one unit, got {tuple(activations.shape)}")
     return (activations.flatten(1) == 0).all(0).float().mean().item()

@@ -15,10 +15,18 @@ from gi_core.data.domains import DomainData
 from gi_core.metrics.domain import accuracy, evaluation_features, predict_test_splits
 from gi_core.metrics.representation import inactive_fraction, linear_probe_accuracy
 from gi_core.models.cdlm import CDLM
+from gi_core.validation import check_non_negative_int, check_positive_int
 
 
 DIAGNOSIS_METRICS = ("target_accuracy", "source_accuracy", "untranslated_target_accuracy", "untranslated_source_accuracy",
                      "lost_by_translation", "gained_by_translation", "probe_source", "probe_transfer", "probe_target", "inactive_units", "h_spread")
+
+
+def _check_inputs(model: object, data: object, function: str) -> None:
+    if not isinstance(model, CDLM):
+        raise TypeError(f"{function} needs a CDLM model, got {type(model).__name__}")
+    if not isinstance(data, DomainData):
+        raise TypeError(f"data must be a DomainData, got {type(data).__name__}")
 
 
 def translation_diagnosis(model: CDLM, data: DomainData, probe_size: int = 5000, seed: int = 0) -> dict[str, float]:
@@ -44,10 +52,10 @@ def translation_diagnosis(model: CDLM, data: DomainData, probe_size: int = 5000,
 
     Target labels measure; nothing is selected with them.
     """
-    if not isinstance(model, CDLM):
-        raise TypeError(f"translation_diagnosis needs a CDLM model, got {type(model).__name__}")
-    if probe_size < 10:
+    _check_inputs(model, data, "translation_diagnosis")
+    if check_positive_int(probe_size, "probe_size") < 10:
         raise ValueError(f"probe_size must be at least 10, got {probe_size}")
+    check_non_negative_int(seed, "seed")
     generator = torch.Generator().manual_seed(seed)
     rows = torch.randperm(data.source_x.shape[0], generator=generator)[:probe_size].to(data.source_x.device)
     with eval_mode(model):
@@ -74,8 +82,9 @@ def translation_diagnosis(model: CDLM, data: DomainData, probe_size: int = 5000,
 def representation_health(model: CDLM, data: DomainData, max_per_domain: int | None = None) -> dict[str, float]:
     """``inactive_units`` and ``h_spread`` of :func:`translation_diagnosis` on the first ``max_per_domain`` (all for
     ``None``) source and target test images: no labels are read."""
-    if not isinstance(model, CDLM):
-        raise TypeError(f"representation_health needs a CDLM model, got {type(model).__name__}")
+    _check_inputs(model, data, "representation_health")
+    if max_per_domain is not None:
+        check_positive_int(max_per_domain, "max_per_domain")
     images = [x[:max_per_domain] for x in (data.source_test_x, data.target_test_x)]
     with eval_mode(model):
         hidden = torch.cat([apply_in_batches(model.encoder.body, x) for x in images])

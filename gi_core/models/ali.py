@@ -14,8 +14,6 @@ Label convention of :mod:`gi_core.maths.gan_losses`: 1 for the inference side :m
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 
@@ -23,7 +21,7 @@ from gi_core.maths.gan_losses import DISCRIMINATOR_LOSSES, discriminator_loss, g
 from gi_core.maths.gaussians import reparameterize
 from gi_core.nets.autoencoder import latent_dim_of, standard_normal
 from gi_core.trainer import parameter_groups
-from gi_core.validation import check_choice, check_module
+from gi_core.validation import check_batch, check_choice, check_generator, check_module, check_real
 
 # the generator loss that pairs with each discriminator loss (both sides of the swapped-label game)
 _GENERATOR_KIND = {"standard": "non_saturating", "hinge": "hinge"}
@@ -70,10 +68,8 @@ class ALI(nn.Module):
         for name, module in (("encoder", encoder), ("decoder", decoder), ("discriminator", discriminator)):
             check_module(module, name)
         self.latent_dim = latent_dim_of(encoder, latent_dim)
-        if decoder_std is not None and not (
-            isinstance(decoder_std, (int, float)) and math.isfinite(decoder_std) and decoder_std > 0
-        ):
-            raise ValueError(f"decoder_std must be None or a finite positive number, got {decoder_std!r}")
+        if decoder_std is not None:
+            check_real(decoder_std, "decoder_std", minimum=0.0, strict=True)
         check_choice(loss, DISCRIMINATOR_LOSSES, "discriminator loss")
         self.encoder, self.decoder, self.discriminator = encoder, decoder, discriminator
         self.decoder_std = None if decoder_std is None else float(decoder_std)
@@ -85,10 +81,12 @@ class ALI(nn.Module):
 
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Mean and log-variance of q(z|x)."""
+        check_batch(x, "x", getattr(self.encoder, "input_shape", None), like=self.encoder, finite=False)
         return self.encoder(x)
 
     def decode(self, z: Tensor) -> Tensor:
-        """The mean of p(x|z), the decoder's output."""
+        """The mean of p(x|z), the decoder's output, at ``z`` ``(..., latent_dim)``."""
+        check_batch(z, "z", (self.latent_dim,), like=self.decoder, leading=True, finite=False)
         return self.decoder(z)
 
     def draw(self, z: Tensor, generator: torch.Generator | None = None) -> Tensor:
@@ -96,7 +94,8 @@ class ALI(nn.Module):
 
         The noise is drawn with ``generator`` (on its device) when given, then moved to the decoder's device.
         """
-        mean = self.decoder(z)
+        check_generator(generator, "generator")
+        mean = self.decode(z)
         if self.decoder_std is None:
             return mean
         device = mean.device if generator is None else generator.device
@@ -127,6 +126,7 @@ class ALI(nn.Module):
     @torch.no_grad()
     def reconstruct(self, x: Tensor) -> Tensor:
         """Decoder means at the posterior means z = E_q[z|x]."""
+        check_batch(x, "x")
         return self.decode(self.encode(x)[0])
 
     @torch.no_grad()

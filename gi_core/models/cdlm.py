@@ -30,7 +30,8 @@ from gi_core.nets.encoders import ConvDecoder, GaussianHead, conv_side, mlp
 from gi_core.nets.gradient_reversal import GradientReversal, scale_gradient
 from gi_core.nets.lenet import LeNetFeatures
 from gi_core.trainer import parameter_groups
-from gi_core.validation import check_choice, check_labels, check_positive, check_positive_int, check_sizes, check_tensor
+from gi_core.validation import (check_batch, check_choice, check_generator, check_labels, check_module, check_positive_int,
+                                check_real, check_same_shape, check_sizes)
 
 
 class CDLMEncoder(nn.Module):
@@ -63,8 +64,7 @@ class CDLMEncoder(nn.Module):
         self.representation = nn.Linear(features, latent_dim)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        if tuple(x.shape[1:]) != self.input_shape:
-            raise ValueError(f"encoder expects inputs of shape (B, {self.input_shape}), got {tuple(x.shape)}")
+        check_batch(x, "x", self.input_shape, like=self, finite=False)
         hidden = self.body(x)
         mean, log_var = self.head(hidden)
         return mean, log_var, torch.sigmoid(self.representation(hidden))
@@ -111,7 +111,8 @@ class CDLM(nn.Module):
     the decoder and classifier to ``"generative_loss"`` = :math:`\mathcal L_{Rec}+\mathcal L_c+\mathcal L_{cls}`.
     ``consistency_to_encoder=True`` lets :math:`\mathcal L_c` reach the encoder too (not in Eq. 21; an
     ablation). Defaults are the seed's: :math:`\gamma_1=1, \gamma_2=0.1, \lambda_1=\lambda_2=10^{-4},
-    \beta_1=0.1, \beta_2=0.01`.
+    \beta_1=0.1, \beta_2=0.01`. Inputs are checked against the encoder's ``input_shape`` and ``latent_dim`` and the
+    decoder's ``output_shape`` where the parts have them (kept as ``input_shape``, ``code_shape``, ``output_shape``).
     """
 
     def __init__(
@@ -136,19 +137,24 @@ class CDLM(nn.Module):
         grl: GradientReversal | None = None,
     ) -> None:
         super().__init__()
+        for name, module in (("encoder", encoder), ("decoder", decoder), ("discriminator", discriminator),
+                             ("classifier", classifier)):
+            check_module(module, name)
         self.gamma1, self.gamma2 = check_gammas(gamma1, gamma2)
         for name, value in (("lambda1", lambda1), ("lambda2", lambda2), ("beta1", beta1), ("beta2", beta2)):
-            if not (math.isfinite(float(value)) and value >= 0):
-                raise ValueError(f"{name} must be finite and non-negative, got {value}")
+            check_real(value, name, minimum=0.0)
         check_choice(likelihood, ("bernoulli", "gaussian"), "likelihood")
-        check_positive(obs_scale, "obs_scale")
+        check_real(obs_scale, "obs_scale", minimum=0.0, strict=True)
         check_choice(modulation, MODULATIONS, "modulation")
-        check_choice(kl, ("conditional", "encoder"), "KL form")
+        check_choice(kl, ("conditional", "encoder"), "kl")
         if kl == "conditional" and modulation == "full" and self.gamma2 == 0.0:
             raise ValueError("kl='conditional' needs gamma2 > 0 (with gamma2 = 0 the modulated latent has no "
                              "density and its KL is infinite); use kl='encoder'")
-        check_choice(classifier_input, ("generated", "source", "both"), "classifier input")
+        check_choice(classifier_input, ("generated", "source", "both"), "classifier_input")
         self.encoder, self.decoder, self.discriminator, self.classifier = encoder, decoder, discriminator, classifier
+        self.input_shape = getattr(encoder, "input_shape", None)
+        self.code_shape = None if getattr(encoder, "latent_dim", None) is None else (encoder.latent_dim,)
+        self.output_shape = getattr(decoder, "output_shape", None)
         self.grl = grl if grl is not None else GradientReversal(1.0)
         if not isinstance(self.grl, GradientReversal):
             raise TypeError(f"grl must be a GradientReversal, got {type(self.grl).__name__}")
@@ -160,20 +166,27 @@ class CDLM(nn.Module):
     # -- pieces --
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """:math:`(\\mu, \\log\\sigma^2, h)` of ``x``."""
+        check_batch(x, "x", self.input_shape, like=self.encoder, finite=False)
         return self.encoder(x)
 
     def mean_image(self, output: Tensor) -> Tensor:
         """The mean of :math:`p_\\theta(x|z)`: the sigmoid of the decoder output (both likelihoods)."""
+        check_batch(output, "output", self.output_shape, leading=True, finite=False)
         return torch.sigmoid(output)
 
     def log_likelihood(self, x: Tensor, output: Tensor) -> Tensor:
         """:math:`\\log p_\\theta(x|z)` per example from the decoder output (summed over pixels)."""
+        check_batch(x, "x", self.output_shape, finite=False)
+        check_batch(output, "output", self.output_shape, finite=False)
+        check_same_shape(x=x, output=output)
         if self.likelihood == "bernoulli":
             return bernoulli_log_likelihood(x, output)
         return gaussian_log_likelihood(x, self.mean_image(output), self.obs_scale**2)
 
     def generation_code(self, h: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """:math:`\\gamma_1 h + \\gamma_2\\varepsilon`, the decoder input used from :math:`h` alone (Eq. 20, test mode)."""
+        check_batch(h, "h", self.code_shape, finite=False)
+        check_generator(generator, "generator")
         if self.gamma2 == 0.0:
             return self.gamma1 * h
         noise = torch.randn(h.shape, generator=generator, dtype=h.dtype, device=h.device)
@@ -186,6 +199,7 @@ class CDLM(nn.Module):
 
     def modulated_latents(self, source_x: Tensor, target_x: Tensor) -> tuple[Tensor, Tensor]:
         """One draw of :math:`(\\ddot z_{st}, \\ddot z_{ts})` for paired source and target images (for plots)."""
+        self._check_pairs(source_x, target_x, finite=True)
         (ms, lvs, hs), (mt, lvt, ht) = self.encode(source_x), self.encode(target_x)
         m_st, lv_st, m_ts, lv_ts = self._transfer(ms, lvs, hs, mt, lvt, ht)
         return self._sample(m_st, lv_st), self._sample(m_ts, lv_ts)
@@ -205,7 +219,7 @@ class CDLM(nn.Module):
     def set_coefficient(self, name: str, value: float) -> None:
         """Set the reversal coefficient :math:`\\lambda` (``name`` ``"grl"``, the trainer's schedule)."""
         if name != "grl":
-            raise KeyError(f"CDLM has one scheduled coefficient, 'grl'; got {name!r}")
+            raise ValueError(f"name must be 'grl', CDLM's one scheduled coefficient; got {name!r}")
         self.grl.set_coefficient(value)
 
     def training_loss(self, source_x: Tensor, source_y: Tensor, target_x: Tensor) -> dict[str, Tensor]:
@@ -216,11 +230,8 @@ class CDLM(nn.Module):
         objective's value), ``domain_accuracy`` (balanced, of :math:`\\Xi` on :math:`h`) and ``grl_lambda``.
         Source and target batches must have the same size (rows are paired by the modulation).
         """
-        check_tensor(source_x, "source_x", finite=False)
-        check_tensor(target_x, "target_x", finite=False)
-        if source_x.shape != target_x.shape:
-            raise ValueError(f"source and target batches must have one shape (rows are paired), got "
-                             f"{tuple(source_x.shape)} and {tuple(target_x.shape)}")
+        self._check_pairs(source_x, target_x)
+        check_batch(source_x, "source_x")  # the likelihood reads its values anyway: a NaN is refused under its name
         check_labels(source_y, source_x.shape[0], "source_y")
         n = source_x.shape[0]
         mean, log_var, h = self.encode(torch.cat([source_x, target_x]))
@@ -269,18 +280,27 @@ class CDLM(nn.Module):
             "grl_lambda": self.grl.coefficient.detach().clone(),
         }
 
+    def _check_pairs(self, source_x: Tensor, target_x: Tensor, finite: bool = False) -> None:
+        check_batch(source_x, "source_x", self.input_shape, like=self.encoder, finite=finite)
+        check_batch(target_x, "target_x", self.input_shape, like=self.encoder, finite=finite)
+        if source_x.shape != target_x.shape:
+            raise ValueError(f"source_x and target_x must have one shape (rows are paired), got "
+                             f"{tuple(source_x.shape)} and {tuple(target_x.shape)}")
+
     # -- evaluation --
     def translate(self, x: Tensor, noise: bool = True, generator: torch.Generator | None = None) -> Tensor:
         """Source-style images :math:`\\tilde x = D_\\theta(\\gamma_1h + \\gamma_2\\varepsilon)` of ``x`` (seed 003 test mode).
 
         ``noise=False`` drops :math:`\\gamma_2\\varepsilon` (the seed keeps it; Table 6 shows it hardly matters).
         """
+        check_batch(x, "x")
         h = self.encode(x)[2]
         code = self.generation_code(h, generator) if noise else self.gamma1 * h
         return self.mean_image(self.decoder(code))
 
     def predict(self, x: Tensor, batch_size: int = 1024, noise: bool = True) -> Tensor:
         """Classes of target images: the classifier applied to :meth:`translate` (CPU, evaluation mode, no gradients)."""
+        check_batch(x, "x")
         with eval_mode(self):
             return apply_in_batches(lambda b: self.classifier(self.translate(b, noise)).argmax(-1), x, batch_size)
 
@@ -290,6 +310,7 @@ class CDLM(nn.Module):
 
     def embed(self, x: Tensor, batch_size: int = 1024) -> Tensor:
         """:math:`h` of ``x`` on the CPU without gradients (t-SNE, A-distance)."""
+        check_batch(x, "x")
         with eval_mode(self):
             return apply_in_batches(self.features, x, batch_size)
 
@@ -309,6 +330,10 @@ def build_cdlm(
     trainer's ``"grl"`` schedule). ``options`` go to :class:`CDLM` (``gamma1``, ``kl``, ...).
     """
     shape = check_sizes(image_shape, "image_shape")
+    if len(shape) != 3 or shape[1] != shape[2]:
+        raise ValueError(f"image_shape must be (channels, side, side) (LeNet's images are square), got {shape}")
+    if check_positive_int(num_classes, "num_classes") < 2:
+        raise ValueError(f"num_classes must be at least 2, got {num_classes}")
     features = LeNetFeatures(shape[0], shape[1])
     classifier = nn.Sequential(features, mlp([features.out_features, 100, 100, num_classes]))
     return CDLM(

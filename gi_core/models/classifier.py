@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from gi_core.nets.encoders import ConvEncoder, MLPEncoder
 from gi_core.nets.resnets import ResNetEncoder
-from gi_core.validation import check_labels, check_positive_int
+from gi_core.validation import check_batch, check_choice, check_labels, check_module, check_positive_int, check_sizes
 
 
 class FeatureClassifier(nn.Module):
@@ -28,12 +28,13 @@ class FeatureClassifier(nn.Module):
         self, body: nn.Module, features: int, num_classes: int, input_shape: Sequence[int] | None = None
     ) -> None:
         super().__init__()
+        check_module(body, "body")
         check_positive_int(features, "features")
         if check_positive_int(num_classes, "num_classes") < 2:
             raise ValueError(f"num_classes must be at least 2, got {num_classes}")
         self.body = body
         self.head = nn.Linear(features, num_classes)
-        self.input_shape = None if input_shape is None else tuple(int(s) for s in input_shape)
+        self.input_shape = None if input_shape is None else check_sizes(input_shape, "input_shape")
 
     @property
     def num_classes(self) -> int:
@@ -42,8 +43,7 @@ class FeatureClassifier(nn.Module):
 
     def features(self, x: Tensor) -> Tensor:
         """Penultimate features (the input of the last linear layer), shape ``(B, features)``."""
-        if self.input_shape is not None and tuple(x.shape[1:]) != self.input_shape:
-            raise ValueError(f"classifier expects inputs of shape (B, {self.input_shape}), got {tuple(x.shape)}")
+        check_batch(x, "x", self.input_shape, like=self, finite=False)
         return self.body(x)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -56,8 +56,9 @@ class FeatureClassifier(nn.Module):
 
     def training_loss(self, x: Tensor, y: Tensor) -> dict[str, Tensor]:
         """The batch mean of the cross-entropy of the logits against the labels ``y``."""
+        logits = self(x)
         check_labels(y, x.shape[0], "y")
-        return {"loss": F.cross_entropy(self(x), y)}
+        return {"loss": F.cross_entropy(logits, y)}
 
 
 def feature_classifier(
@@ -71,16 +72,20 @@ def feature_classifier(
     (default ``(32,)``), whose features are the flattened output of the last residual block.
     The features are the last hidden layer (after its ReLU). Weights are drawn from torch's global RNG.
     """
+    defaults = {"mlp": (512, 256), "conv": (32, 256), "resnet": (32,)}
+    check_choice(arch, tuple(defaults), "arch")
+    check_sizes(image_shape, "image_shape")
+    widths = check_sizes(defaults[arch] if hidden is None else hidden, "hidden")
+    if arch != "mlp" and len(widths) != len(defaults[arch]):
+        wanted = "(channels, width of the linear layer)" if arch == "conv" else "(channels,)"
+        raise ValueError(f"hidden must be {wanted} for arch {arch!r}, got {hidden!r}")
     if arch == "mlp":
-        widths = tuple(hidden or (512, 256))
         encoder: nn.Module = MLPEncoder(image_shape, 1, widths)
         width = widths[-1]
     elif arch == "conv":
-        channels, width = tuple(hidden or (32, 256))
+        channels, width = widths
         encoder = ConvEncoder(image_shape, 1, channels, width)
-    elif arch == "resnet":
-        encoder = ResNetEncoder(image_shape, 1, *tuple(hidden or (32,)))
-        width = encoder.head.mean.in_features
     else:
-        raise ValueError(f"classifier arch must be 'mlp', 'conv' or 'resnet', got {arch!r}")
+        encoder = ResNetEncoder(image_shape, 1, *widths)
+        width = encoder.head.mean.in_features
     return FeatureClassifier(encoder.body, width, num_classes, input_shape=encoder.input_shape)

@@ -25,7 +25,7 @@ from gi_core.nets.discriminators import DomainDiscriminator
 from gi_core.nets.encoders import mlp
 from gi_core.nets.gradient_reversal import GradientReversal
 from gi_core.nets.lenet import LeNetFeatures
-from gi_core.validation import check_labels, check_positive_int, check_tensor
+from gi_core.validation import check_batch, check_labels, check_module, check_positive_int
 
 
 class DANN(nn.Module):
@@ -58,6 +58,9 @@ class DANN(nn.Module):
         grl: GradientReversal | None = None,
     ) -> None:
         super().__init__()
+        for name, module in (("feature_extractor", feature_extractor), ("label_classifier", label_classifier),
+                             ("domain_discriminator", domain_discriminator)):
+            check_module(module, name)
         self.feature_extractor = feature_extractor
         self.label_classifier = label_classifier
         self.domain_discriminator = domain_discriminator
@@ -67,6 +70,7 @@ class DANN(nn.Module):
 
     def features(self, x: Tensor) -> Tensor:
         """The features :math:`G_f(x)` ``(B, F)`` (differentiable)."""
+        check_batch(x, "x", getattr(self.feature_extractor, "input_shape", None), like=self.feature_extractor, finite=False)
         return self.feature_extractor(x).flatten(1)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -80,7 +84,7 @@ class DANN(nn.Module):
     def set_coefficient(self, name: str, value: float) -> None:
         """Set the reversal coefficient :math:`\\lambda` (``name`` ``"grl"``, the trainer's schedule)."""
         if name != "grl":
-            raise KeyError(f"DANN has one scheduled coefficient, 'grl'; got {name!r}")
+            raise ValueError(f"name must be 'grl', DANN's one scheduled coefficient; got {name!r}")
         self.grl.set_coefficient(value)
 
     def parameters_by_loss(self) -> dict[str, list[nn.Parameter]]:
@@ -93,11 +97,12 @@ class DANN(nn.Module):
         ``domain_accuracy`` is the balanced accuracy of the discriminator on this batch,
         :math:`\\tfrac12(\\Pr_S[\\ell>0] + \\Pr_T[\\ell<0])`.
         """
-        check_tensor(source_x, "source_x", finite=False)
-        check_tensor(target_x, "target_x", finite=False)
+        shape = getattr(self.feature_extractor, "input_shape", None)
+        check_batch(source_x, "source_x", shape, like=self.feature_extractor, finite=False)
+        check_batch(target_x, "target_x", shape, like=self.feature_extractor, finite=False)
         check_labels(source_y, source_x.shape[0], "source_y")
         if source_x.shape[1:] != target_x.shape[1:]:
-            raise ValueError(f"source and target images differ in shape: {tuple(source_x.shape)} vs {tuple(target_x.shape)}")
+            raise ValueError(f"source_x and target_x differ in shape: {tuple(source_x.shape)} vs {tuple(target_x.shape)}")
         n = source_x.shape[0]
         features = self.features(torch.cat([source_x, target_x]))
         class_loss = F.cross_entropy(self.label_classifier(features[:n]), source_y)
@@ -113,11 +118,13 @@ class DANN(nn.Module):
 
     def predict(self, x: Tensor, batch_size: int = 1024) -> Tensor:
         """Predicted classes (on the CPU), in evaluation mode and without gradients."""
+        check_batch(x, "x")
         with eval_mode(self):
             return apply_in_batches(lambda b: self(b).argmax(-1), x, batch_size)
 
     def embed(self, x: Tensor, batch_size: int = 1024) -> Tensor:
         """Features :math:`G_f(x)` (on the CPU) in evaluation mode without gradients, for t-SNE or the A-distance."""
+        check_batch(x, "x")
         with eval_mode(self):
             return apply_in_batches(self.features, x, batch_size)
 

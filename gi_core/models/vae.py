@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from gi_core.maths.bounds import beta_elbo
 from gi_core.nets.autoencoder import GaussianAutoencoder
-from gi_core.validation import check_positive
+from gi_core.validation import check_real
 
 
 class VAE(GaussianAutoencoder):
@@ -30,8 +30,7 @@ class VAE(GaussianAutoencoder):
         location: str = "sigmoid",
     ) -> None:
         super().__init__(encoder, decoder, likelihood=likelihood, obs_scale=obs_scale, location=location)
-        check_positive(beta, "beta")
-        self.beta = float(beta)
+        self.beta = check_real(beta, "beta", minimum=0.0, strict=True)
 
     def parameters_by_loss(self) -> dict[str, list[nn.Parameter]]:
         """``"loss"``: every parameter."""

@@ -45,7 +45,7 @@ from gi_core.nets.discriminators import JointDiscriminator, MLPCritic
 from gi_core.nets.encoders import MLPDecoder, MLPEncoder
 from gi_core.nets.resnets import ResNetDiscriminator, ResNetEncoder, ResNetGenerator, ResNetJointDiscriminator
 from gi_core.trainer import parameter_groups
-from gi_core.validation import check_choice, check_positive
+from gi_core.validation import check_batch, check_choice, check_module, check_positive_int, check_real, check_sizes
 
 BETA_KINDS = ("vae", "wvae", "mmd", "jsvae")
 ZOO_KINDS = (*BETA_KINDS, "aae", "aim", "veegan", "ali", "alice")
@@ -66,8 +66,10 @@ class ZooEntry:
     beta: float = 1.0
 
     def __post_init__(self) -> None:
+        if not isinstance(self.label, str):
+            raise TypeError(f"label must be a string, got {type(self.label).__name__}")
         check_choice(self.kind, ZOO_KINDS, "model kind")
-        check_positive(self.beta, "beta")
+        check_real(self.beta, "beta", minimum=0.0, strict=True)
         if self.kind not in BETA_KINDS and self.beta != 1.0:
             raise ValueError(f"{self.kind} has no restriction weight; beta must be 1, got {self.beta}")
 
@@ -81,7 +83,11 @@ def zoo_networks(
     ``arch="resnet"``: the thesis's ResNets with spectral norm, Tables 6.1–6.3, width ``channels``
     (:mod:`gi_core.nets.resnets`). The latent discriminator of AAE (not in the thesis) is an MLP in both.
     """
-    hidden = tuple(hidden)
+    check_choice(arch, ("mlp", "resnet"), "arch")
+    check_sizes(image_shape, "image_shape")
+    check_positive_int(latent_dim, "latent_dim")
+    check_positive_int(channels, "channels")
+    hidden = check_sizes(hidden, "hidden")
     z_discriminator = MLPCritic(latent_dim, (256, 256))
     if arch == "mlp":
         return {
@@ -91,15 +97,13 @@ def zoo_networks(
             "z_discriminator": z_discriminator,
             "joint_discriminator": JointDiscriminator(image_shape, latent_dim, hidden),
         }
-    if arch == "resnet":
-        return {
-            "encoder": ResNetEncoder(image_shape, latent_dim, channels),
-            "decoder": ResNetGenerator(latent_dim, image_shape, channels),
-            "x_discriminator": ResNetDiscriminator(image_shape, channels),
-            "z_discriminator": z_discriminator,
-            "joint_discriminator": ResNetJointDiscriminator(image_shape, latent_dim, channels),
-        }
-    raise ValueError(f"arch must be 'mlp' or 'resnet', got {arch!r}")
+    return {
+        "encoder": ResNetEncoder(image_shape, latent_dim, channels),
+        "decoder": ResNetGenerator(latent_dim, image_shape, channels),
+        "x_discriminator": ResNetDiscriminator(image_shape, channels),
+        "z_discriminator": z_discriminator,
+        "joint_discriminator": ResNetJointDiscriminator(image_shape, latent_dim, channels),
+    }
 
 
 class ZooModel(nn.Module):
@@ -115,6 +119,8 @@ class ZooModel(nn.Module):
         super().__init__()
         if not isinstance(entry, ZooEntry):
             raise TypeError(f"entry must be a ZooEntry, got {type(entry).__name__}")
+        for name, module in (("encoder", encoder), ("decoder", decoder), *discriminators.items()):
+            check_module(module, name)
         self.entry, self.kind, self.beta = entry, entry.kind, entry.beta
         self.encoder, self.decoder = encoder, decoder
         self.latent_dim = latent_dim_of(encoder)
@@ -128,6 +134,9 @@ class ZooModel(nn.Module):
     @classmethod
     def build(cls, entry: ZooEntry, networks: dict[str, nn.Module]) -> ZooModel:
         """The model of ``entry`` on networks from :func:`zoo_networks` (which it takes ownership of)."""
+        if not isinstance(networks, dict) or not {"encoder", "decoder"} <= networks.keys():
+            raise ValueError(f"networks must be a dict with an 'encoder' and a 'decoder', as zoo_networks returns; "
+                             f"got {sorted(networks) if isinstance(networks, dict) else type(networks).__name__}")
         return cls(entry, networks["encoder"], networks["decoder"],
                    **{k: v for k, v in networks.items() if k.endswith("discriminator")})
 
@@ -144,18 +153,21 @@ class ZooModel(nn.Module):
         Gaussian NLL of Eq. 6.1 lets the encoder shrink :math:`\sigma` on generated images until the weight
         :math:`1/2\sigma^2` of the latent reconstruction drowns the adversarial term in the generator's loss.
         """
+        check_batch(x, "x", getattr(self.encoder, "input_shape", None), like=self.encoder, finite=False)
         mean, log_var = self.encoder(x)
         if self.kind in _RECONSTRUCTS_Z:
             log_var = torch.logaddexp(log_var, torch.full_like(log_var, math.log(LATENT_NLL_MIN_VAR)))
         return mean, log_var
 
     def decode(self, z: Tensor) -> Tensor:
-        """The decoder's image :math:`\\tanh(\\mathrm{decoder}(z))` in [-1, 1]."""
+        """The decoder's image :math:`\\tanh(\\mathrm{decoder}(z))` in [-1, 1] at ``z`` ``(..., latent_dim)``."""
+        check_batch(z, "z", (self.latent_dim,), like=self.decoder, leading=True, finite=False)
         return torch.tanh(self.decoder(z))
 
     @torch.no_grad()
     def reconstruct(self, x: Tensor) -> Tensor:
         """Decoded posterior means."""
+        check_batch(x, "x")
         return self.decode(self.encode(x)[0])
 
     @torch.no_grad()

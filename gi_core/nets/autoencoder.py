@@ -15,13 +15,15 @@ from gi_core.maths.bounds import beta_elbo, importance_weighted_bound
 from gi_core.maths.gaussians import diag_gaussian_log_prob, kl_diag_gaussian_std_normal, reparameterize
 from gi_core.maths.likelihoods import bernoulli_log_likelihood, gaussian_log_likelihood, laplace_log_likelihood
 from gi_core.nets.encoders import GaussianHead
-from gi_core.validation import check_choice, check_module, check_positive, check_positive_int
+from gi_core.validation import (broadcast_batch_shape, check_batch, check_choice, check_generator, check_module,
+                                check_positive_int, check_real)
 
 LIKELIHOODS = ("bernoulli", "gaussian", "laplace")
 
 
 def latent_dim_of(encoder: nn.Module, latent_dim: int | None = None) -> int:
     """``latent_dim``, checked against (or, when None, read from) the encoder's :class:`GaussianHead` named ``head``."""
+    check_module(encoder, "encoder")
     head = getattr(encoder, "head", None)
     inferred = head.mean.out_features if isinstance(head, GaussianHead) else None
     if latent_dim is None:
@@ -38,7 +40,11 @@ def standard_normal(n: int, latent_dim: int, like: nn.Module, generator: torch.G
     """``n`` draws of :math:`\\mathcal N(0, I_J)` (with ``generator``, a CPU generator), moved to the device and dtype of
     ``like``'s parameters."""
     check_positive_int(n, "n")
-    param = next(like.parameters())
+    check_positive_int(latent_dim, "latent_dim")
+    check_module(like, "like")
+    check_generator(generator, "generator")
+    if (param := next(like.parameters(), None)) is None:
+        raise ValueError("like must have parameters (their device and dtype are those of the draws)")
     return torch.randn(n, latent_dim, generator=generator).to(device=param.device, dtype=param.dtype)
 
 
@@ -70,26 +76,33 @@ class GaussianAutoencoder(nn.Module):
         check_choice(likelihood, LIKELIHOODS, "likelihood")
         if location not in ("sigmoid", "identity") or (likelihood == "bernoulli" and location != "sigmoid"):
             raise ValueError(f"location must be 'sigmoid' or 'identity' (and 'sigmoid' for Bernoulli), got {location!r}")
-        check_positive(obs_scale, "obs_scale")
+        check_real(obs_scale, "obs_scale", minimum=0.0, strict=True)
         self.encoder, self.decoder = encoder, decoder
         self.likelihood, self.obs_scale, self.location = likelihood, float(obs_scale), location
         self.latent_dim = latent_dim_of(encoder, latent_dim)
 
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Mean and log-variance of q(z|x)."""
+        check_batch(x, "x", getattr(self.encoder, "input_shape", None), like=self.encoder, finite=False)
         return self.encoder(x)
 
     def mean_image(self, output: Tensor) -> Tensor:
-        """The mean (Laplace: location) of p(x|z) given the decoder output."""
+        """The mean (Laplace: location) of p(x|z) given the decoder output ``(..., *output_shape)``."""
+        check_batch(output, "output", self.decoder.output_shape, like=self.decoder, leading=True, finite=False)
         return output if self.location == "identity" else torch.sigmoid(output)
 
     def decode(self, z: Tensor) -> Tensor:
-        """The mean of p(x|z) (for plots, reconstructions and samples)."""
+        """The mean of p(x|z) (for plots, reconstructions and samples) at ``z`` ``(..., latent_dim)``."""
+        check_batch(z, "z", (self.latent_dim,), like=self.decoder, leading=True, finite=False)
         return self.mean_image(self.decoder(z))
 
     def log_likelihood(self, x: Tensor, output: Tensor) -> Tensor:
-        """log p(x|z) from the decoder output, summed over pixels; leading sample axes allowed."""
-        event_dims = len(self.decoder.output_shape)
+        """log p(x|z) from the decoder output, summed over pixels; leading sample axes allowed (they broadcast)."""
+        shape = self.decoder.output_shape
+        check_batch(x, "x", shape, like=self.decoder, leading=True, finite=False)
+        check_batch(output, "output", shape, like=self.decoder, leading=True, finite=False)
+        event_dims = len(shape)
+        broadcast_batch_shape(event_dims, x=x, output=output)
         if self.likelihood == "bernoulli":
             return bernoulli_log_likelihood(x, output, event_dims=event_dims)
         if self.likelihood == "gaussian":
@@ -110,12 +123,14 @@ class GaussianAutoencoder(nn.Module):
     @torch.no_grad()
     def elbo(self, x: Tensor) -> Tensor:
         """Single-sample ELBO estimate with the closed-form KL, mean over the batch."""
+        check_batch(x, "x")
         t = self.terms(x)
         return beta_elbo(t["log_likelihood"], t["kl"], 1.0)
 
     @torch.no_grad()
     def importance_weighted_bound(self, x: Tensor, k: int) -> Tensor:
         """The K-sample importance-weighted bound on log p(x), mean over the batch."""
+        check_batch(x, "x")
         check_positive_int(k, "k")
         mean, log_var = self.encode(x)
         z = reparameterize(mean, log_var, n_samples=k)
@@ -133,4 +148,5 @@ class GaussianAutoencoder(nn.Module):
     @torch.no_grad()
     def reconstruct(self, x: Tensor) -> Tensor:
         """Mean images of p(x|z) at the posterior means z = E_q[z|x]."""
+        check_batch(x, "x")
         return self.decode(self.encode(x)[0])

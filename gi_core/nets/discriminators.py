@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from gi_core.nets.encoders import mlp
-from gi_core.validation import check_positive_int, check_sizes
+from gi_core.validation import check_batch, check_positive_int, check_sizes
 
 
 def leaky_relu() -> nn.Module:
@@ -35,11 +35,10 @@ class JointDiscriminator(nn.Module):
         self.net = mlp([math.prod(self.input_shape) + latent_dim, *check_sizes(hidden, "hidden"), 1], leaky_relu)
 
     def forward(self, x: Tensor, z: Tensor) -> Tensor:
-        if tuple(x.shape[1:]) != self.input_shape or z.dim() != 2 or z.shape != (x.shape[0], self.latent_dim):
-            raise ValueError(
-                f"discriminator expects x of shape (B, {', '.join(map(str, self.input_shape))}) and z of shape "
-                f"(B, {self.latent_dim}), got {tuple(x.shape)} and {tuple(z.shape)}"
-            )
+        check_batch(x, "x", self.input_shape, like=self, finite=False)
+        check_batch(z, "z", (self.latent_dim,), like=self, finite=False)
+        if z.shape[0] != x.shape[0]:
+            raise ValueError(f"z must have as many rows as x (the pairs), got {tuple(z.shape)} and {tuple(x.shape)}")
         return self.net(torch.cat([x.flatten(1), z], dim=1)).squeeze(-1)
 
 
@@ -60,8 +59,7 @@ class MLPCritic(nn.Module):
                     nn.utils.parametrizations.spectral_norm(layer)
 
     def forward(self, x: Tensor) -> Tensor:
-        if tuple(x.shape[1:]) != self.input_shape:
-            raise ValueError(f"critic expects inputs of shape (B, {self.input_shape}), got {tuple(x.shape)}")
+        check_batch(x, "x", self.input_shape, like=self, finite=False)
         return self.net(x).squeeze(-1)
 
 
@@ -78,6 +76,5 @@ class DomainDiscriminator(nn.Module):
         self.net = mlp([self.in_features, *check_sizes(hidden, "hidden"), 1])
 
     def forward(self, features: Tensor) -> Tensor:
-        if features.dim() != 2 or features.shape[1] != self.in_features:
-            raise ValueError(f"discriminator expects features of shape (B, {self.in_features}), got {tuple(features.shape)}")
+        check_batch(features, "features", (self.in_features,), like=self, finite=False)
         return self.net(features).squeeze(-1)

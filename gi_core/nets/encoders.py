@@ -15,19 +15,21 @@ from collections.abc import Callable, Sequence
 from torch import Tensor, nn
 
 from gi_core.maths.gaussians import soft_clamp_log_var
-from gi_core.validation import check_positive_int
+from gi_core.validation import check_batch, check_choice, check_positive_int, check_sizes
 
 
 def _check_shape(shape: Sequence[int], name: str, image: bool = True) -> tuple[int, ...]:
     """``shape`` as a tuple: ``(channels, height, width)`` for images, any positive sizes otherwise."""
-    if (image and len(shape) != 3) or not shape or any(int(s) <= 0 for s in shape):
-        wanted = "(channels, height, width)" if image else "a non-empty shape"
-        raise ValueError(f"{name} must be {wanted} with positive sizes, got {tuple(shape)}")
-    return tuple(int(s) for s in shape)
+    sizes = check_sizes(shape, name)
+    if image and len(sizes) != 3:
+        raise ValueError(f"{name} must be (channels, height, width) with positive sizes, got {sizes}")
+    return sizes
 
 
 def mlp(sizes: Sequence[int], activation: Callable[[], nn.Module] = nn.ReLU) -> nn.Sequential:
-    """Linear layers of the given sizes with ``activation`` between them (none after the last)."""
+    """Linear layers of the given sizes (at least two) with ``activation`` between them (none after the last)."""
+    if len(check_sizes(sizes, "sizes")) < 2:
+        raise ValueError(f"sizes must list at least the input and the output width, got {sizes!r}")
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(a, b))
@@ -41,10 +43,11 @@ class GaussianHead(nn.Module):
 
     def __init__(self, features: int, latent_dim: int) -> None:
         super().__init__()
-        self.mean = nn.Linear(features, latent_dim)
+        self.mean = nn.Linear(check_positive_int(features, "features"), check_positive_int(latent_dim, "latent_dim"))
         self.log_var = nn.Linear(features, latent_dim)
 
     def forward(self, h: Tensor) -> tuple[Tensor, Tensor]:
+        check_batch(h, "h", (self.mean.in_features,), like=self, finite=False)
         return self.mean(h), soft_clamp_log_var(self.log_var(h))
 
 
@@ -61,12 +64,12 @@ class MLPEncoder(nn.Module):
         super().__init__()
         self.input_shape = _check_shape(input_shape, "input_shape", image=False)
         check_positive_int(latent_dim, "latent_dim")
+        hidden = check_sizes(hidden, "hidden")
         self.body = nn.Sequential(nn.Flatten(), mlp([math.prod(self.input_shape), *hidden], activation), activation())
         self.head = GaussianHead(hidden[-1], latent_dim)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        if tuple(x.shape[1:]) != self.input_shape:
-            raise ValueError(f"encoder expects inputs of shape (B, {self.input_shape}), got {tuple(x.shape)}")
+        check_batch(x, "x", self.input_shape, like=self, finite=False)
         return self.head(self.body(x))
 
 
@@ -82,16 +85,18 @@ class MLPDecoder(nn.Module):
     ) -> None:
         super().__init__()
         self.output_shape = _check_shape(output_shape, "output_shape", image=False)
-        check_positive_int(latent_dim, "latent_dim")
-        self.net = mlp([latent_dim, *hidden, math.prod(self.output_shape)], activation)
+        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
+        self.net = mlp([latent_dim, *check_sizes(hidden, "hidden"), math.prod(self.output_shape)], activation)
 
     def forward(self, z: Tensor) -> Tensor:
+        """The raw output ``(..., *output_shape)`` of ``z`` ``(..., latent_dim)`` (leading sample axes allowed)."""
+        check_batch(z, "z", (self.latent_dim,), like=self, leading=True, finite=False)
         return self.net(z).unflatten(-1, self.output_shape)
 
 
 def conv_side(height: int) -> int:
     """The side ``height / 4`` after two stride-2 convolutions (4×4 kernels, padding 1); ``height`` divisible by 4."""
-    if height % 4:
+    if check_positive_int(height, "height") % 4:
         raise ValueError(f"convolutional networks need a height divisible by 4 (28 or 32), got {height}")
     return height // 4
 
@@ -103,6 +108,8 @@ class ConvEncoder(nn.Module):
         super().__init__()
         self.input_shape = _check_shape(input_shape, "input_shape")
         check_positive_int(latent_dim, "latent_dim")
+        check_positive_int(channels, "channels")
+        check_positive_int(hidden, "hidden")
         c, h, w = self.input_shape
         side_h, side_w = conv_side(h), conv_side(w)
         self.body = nn.Sequential(
@@ -113,8 +120,7 @@ class ConvEncoder(nn.Module):
         self.head = GaussianHead(hidden, latent_dim)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        if tuple(x.shape[1:]) != self.input_shape:
-            raise ValueError(f"encoder expects inputs of shape (B, {self.input_shape}), got {tuple(x.shape)}")
+        check_batch(x, "x", self.input_shape, like=self, finite=False)
         return self.head(self.body(x))
 
 
@@ -124,7 +130,9 @@ class ConvDecoder(nn.Module):
     def __init__(self, latent_dim: int, output_shape: Sequence[int], channels: int = 32, hidden: int = 256) -> None:
         super().__init__()
         self.output_shape = _check_shape(output_shape, "output_shape")
-        check_positive_int(latent_dim, "latent_dim")
+        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
+        check_positive_int(channels, "channels")
+        check_positive_int(hidden, "hidden")
         c, h, w = self.output_shape
         side = (2 * channels, conv_side(h), conv_side(w))
         self.net = nn.Sequential(
@@ -135,6 +143,8 @@ class ConvDecoder(nn.Module):
         )
 
     def forward(self, z: Tensor) -> Tensor:
+        """The raw image ``(..., C, H, W)`` of ``z`` ``(..., latent_dim)`` (leading sample axes allowed)."""
+        check_batch(z, "z", (self.latent_dim,), like=self, leading=True, finite=False)
         lead = z.shape[:-1]
         out = self.net(z.reshape(-1, z.shape[-1]))
         return out.reshape(*lead, *self.output_shape)
@@ -148,10 +158,12 @@ def encoder_decoder(
     For ``mlp``, ``hidden`` lists the encoder's hidden widths and the decoder mirrors them;
     for ``conv``, ``hidden`` is ``(channels, width of the linear layer)``.
     """
+    check_choice(arch, ("mlp", "conv"), "arch")
+    _check_shape(image_shape, "image_shape", image=arch == "conv")
+    widths = check_sizes(((512, 256) if arch == "mlp" else (32, 256)) if hidden is None else hidden, "hidden")
     if arch == "mlp":
-        widths = tuple(hidden or (512, 256))
         return MLPEncoder(image_shape, latent_dim, widths), MLPDecoder(latent_dim, image_shape, widths[::-1])
-    if arch == "conv":
-        channels, width = tuple(hidden or (32, 256))
-        return ConvEncoder(image_shape, latent_dim, channels, width), ConvDecoder(latent_dim, image_shape, channels, width)
-    raise ValueError(f"network arch must be 'mlp' or 'conv', got {arch!r}")
+    if len(widths) != 2:
+        raise ValueError(f"hidden must be (channels, width of the linear layer) for arch 'conv', got {hidden!r}")
+    channels, width = widths
+    return ConvEncoder(image_shape, latent_dim, channels, width), ConvDecoder(latent_dim, image_shape, channels, width)

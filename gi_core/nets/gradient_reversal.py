@@ -9,12 +9,10 @@ trainer's schedule (:func:`gi_core.maths.schedules.grl_ramp`), never by the laye
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 
-from gi_core.validation import check_tensor
+from gi_core.validation import check_real, check_tensor
 
 
 class _ScaleGradient(torch.autograd.Function):
@@ -36,18 +34,24 @@ def scale_gradient(x: Tensor, factor: float | Tensor) -> Tensor:
 
     With :math:`c=-\lambda` this is the gradient reversal layer; with :math:`0<c<1` it lets a loss reach
     the parameters before ``x`` with a smaller weight than the parameters after it (CDLM's
-    :math:`\lambda_2\mathcal L_{Rec}` for the encoder, seed 003 Eq. 21). ``factor`` is a finite number or a
-    one-element tensor.
+    :math:`\lambda_2\mathcal L_{Rec}` for the encoder, seed 003 Eq. 21). ``factor`` is a finite real number, or a
+    one-element floating tensor whose value is not read (no host synchronisation: it is the caller's own buffer,
+    checked where the caller sets it, as :class:`GradientReversal` does).
     """
     check_tensor(x, "x", finite=False)
     if isinstance(factor, Tensor):
-        if factor.numel() != 1:
-            raise ValueError(f"factor must be a scalar, got shape {tuple(factor.shape)}")
+        if factor.numel() != 1 or not factor.is_floating_point():
+            raise ValueError(f"factor must be a one-element floating tensor, got shape {tuple(factor.shape)} {factor.dtype}")
         return _ScaleGradient.apply(x, factor.reshape(()))
-    factor = float(factor)
-    if not math.isfinite(factor):
-        raise ValueError(f"factor must be finite, got {factor}")
-    return _ScaleGradient.apply(x, torch.tensor(factor, dtype=x.dtype, device=x.device))
+    return _ScaleGradient.apply(x, torch.tensor(check_real(factor, "factor"), dtype=x.dtype, device=x.device))
+
+
+def _check_coefficient(value: object, name: str) -> float:
+    r"""``value`` as a float if it is a finite real :math:`\lambda\ge0`, else raise naming ``name``."""
+    number = check_real(value, name)
+    if number < 0.0:
+        raise ValueError(f"{name} (the reversal coefficient lambda) must be non-negative, got {number}")
+    return number
 
 
 class GradientReversal(nn.Module):
@@ -55,21 +59,21 @@ class GradientReversal(nn.Module):
 
     The coefficient :math:`\lambda\ge0` is the buffer ``coefficient`` (float32, saved in checkpoints; 0.3 is
     stored as 0.30000001...), changed with :meth:`set_coefficient` without a host synchronisation. A model that
-    holds the layer passes its trainer's ``"grl"`` schedule on to :meth:`set_coefficient`.
+    holds the layer passes its trainer's ``"grl"`` schedule on to :meth:`set_coefficient`. The constructor and
+    :meth:`set_coefficient` refuse the same values: a :math:`\lambda` that is negative, not finite or not a number.
     """
 
     def __init__(self, coefficient: float = 1.0) -> None:
         super().__init__()
         self.register_buffer("coefficient", torch.zeros(()))
-        self.set_coefficient(coefficient)
+        self.coefficient.fill_(_check_coefficient(coefficient, "coefficient"))
 
     def set_coefficient(self, value: float) -> None:
-        """Set :math:`\\lambda` (finite, non-negative)."""
-        value = float(value)
-        if not (math.isfinite(value) and value >= 0.0):
-            raise ValueError(f"the reversal coefficient lambda must be finite and non-negative, got {value}")
+        r"""Set :math:`\lambda` (a finite, non-negative real number)."""
+        value = _check_coefficient(value, "value")
         with torch.no_grad():
             self.coefficient.fill_(value)
 
     def forward(self, x: Tensor) -> Tensor:
+        check_tensor(x, "x", finite=False)
         return _ScaleGradient.apply(x, -self.coefficient)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from gi_core.validation import check_positive_int, check_sizes
+from gi_core.validation import check_batch, check_positive_int, check_sizes
 
 
 def _lenet_side(size: int) -> int:
@@ -27,7 +27,8 @@ class LeNetFeatures(nn.Module):
     def __init__(self, in_channels: int = 1, image_size: int = 28, channels: tuple[int, int] = (32, 48)) -> None:
         super().__init__()
         check_positive_int(in_channels, "in_channels")
-        channels = check_sizes(channels, "channels")
+        if len(channels := check_sizes(channels, "channels")) != 2:
+            raise ValueError(f"channels must be the two convolutions' map counts, got {channels}")
         side = _lenet_side(check_positive_int(image_size, "image_size"))
         self.input_shape = (in_channels, image_size, image_size)
         self.out_features = channels[1] * side * side
@@ -38,6 +39,5 @@ class LeNetFeatures(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        if tuple(x.shape[1:]) != self.input_shape:
-            raise ValueError(f"feature extractor expects images of shape (B, {self.input_shape}), got {tuple(x.shape)}")
+        check_batch(x, "x", self.input_shape, like=self, finite=False)
         return self.net(x)

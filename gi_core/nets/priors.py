@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from gi_core.maths.gaussians import diag_gaussian_log_prob, reparameterize, soft_clamp_log_var
-from gi_core.validation import check_positive_int, check_tensor
+from gi_core.validation import check_generator, check_positive_int, check_real, check_tensor
 
 
 class GaussianMixturePrior(nn.Module):
@@ -32,10 +32,16 @@ class GaussianMixturePrior(nn.Module):
         super().__init__()
         check_positive_int(num_components, "num_components")
         check_positive_int(latent_dim, "latent_dim")
-        low, high = log_var_bounds
+        check_real(mean_scale, "mean_scale", minimum=0.0)
+        if not isinstance(log_var_bounds, (tuple, list)) or len(log_var_bounds) != 2:
+            raise TypeError(f"log_var_bounds must be a pair (low, high), got {log_var_bounds!r}")
+        low, high = (check_real(bound, "log_var_bounds") for bound in log_var_bounds)
         if not low < 0.0 < high:
             raise ValueError(f"log_var_bounds must satisfy low < 0 < high, got {log_var_bounds}")
-        self.log_var_bounds = (float(low), float(high))
+        check_generator(generator, "generator")
+        if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise TypeError(f"dtype must be None or a floating torch.dtype, got {dtype!r}")
+        self.log_var_bounds = (low, high)
         self.logits = nn.Parameter(torch.zeros(num_components, dtype=dtype))
         means = torch.randn(num_components, latent_dim, generator=generator, dtype=dtype) * mean_scale
         self.means = nn.Parameter(means)
@@ -67,16 +73,16 @@ class GaussianMixturePrior(nn.Module):
             raise ValueError(f"z must have last dimension {self.latent_dim}, got shape {tuple(z.shape)}")
 
     def component_log_prob(self, z: Tensor) -> Tensor:
-        r"""Joint :math:`\log \pi_k + \log\mathcal N(z;\mu_k,\sigma_k^2)`: shape ``(N, K)`` for ``z`` ``(N, J)``."""
+        r"""Joint :math:`\log \pi_k + \log\mathcal N(z;\mu_k,\sigma_k^2)`: shape ``(..., K)`` for ``z`` ``(..., J)``."""
         self._check_z(z)
         return self.log_weights + diag_gaussian_log_prob(z.unsqueeze(-2), self.means, self.log_vars)
 
     def log_prob(self, z: Tensor) -> Tensor:
-        r""":math:`\log p(z) = \operatorname{logsumexp}_k[\log\pi_k + \log\mathcal N(z;\mu_k,\sigma_k^2)]`: ``(N,)``."""
+        r""":math:`\log p(z) = \operatorname{logsumexp}_k[\log\pi_k + \log\mathcal N(z;\mu_k,\sigma_k^2)]`: ``(...,)``."""
         return torch.logsumexp(self.component_log_prob(z), dim=-1)
 
     def responsibilities(self, z: Tensor) -> Tensor:
-        r"""Posterior :math:`p(y=k|z) = \pi_k\mathcal N_k(z) / \sum_m \pi_m\mathcal N_m(z)`, shape ``(N, K)``.
+        r"""Posterior :math:`p(y=k|z) = \pi_k\mathcal N_k(z) / \sum_m \pi_m\mathcal N_m(z)`, shape ``(..., K)``.
 
         Seed 002, Eq. 7.15 (there with uniform :math:`\pi`); computed as a softmax of the joint log-terms.
         """
@@ -89,5 +95,6 @@ class GaussianMixturePrior(nn.Module):
         the parameters' device.
         """
         check_positive_int(n, "n")
+        check_generator(generator, "generator")
         labels = torch.multinomial(torch.softmax(self.logits, dim=-1), n, replacement=True, generator=generator)
         return reparameterize(self.means[labels], self.log_vars[labels], generator=generator)

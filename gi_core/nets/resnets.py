@@ -35,24 +35,31 @@ from torch.nn.utils.parametrizations import spectral_norm
 from torch.nn.utils.parametrize import is_parametrized
 
 from gi_core.nets.encoders import GaussianHead
-from gi_core.validation import check_positive_int
+from gi_core.validation import check_batch, check_generator, check_module, check_positive_int, check_sizes
 
 INIT_STD = 0.02
 
 
 def _image_shape(shape: Sequence[int], name: str) -> tuple[int, int, int]:
     """``shape`` as ``(channels, height, width)``, with positive channels and sides divisible by 16."""
-    dims = tuple(shape)
-    if len(dims) != 3 or any(isinstance(s, bool) or not isinstance(s, int) or s < 1 for s in dims):
+    dims = check_sizes(shape, name)
+    if len(dims) != 3:
         raise ValueError(f"{name} must be (channels, height, width) with positive integer sizes, got {dims}")
     if dims[1] % 16 or dims[2] % 16:
         raise ValueError(f"{name} needs height and width divisible by 16 (32 in the thesis), got {dims}")
     return dims[0], dims[1], dims[2]
 
 
-def _check_images(x: Tensor, shape: tuple[int, ...], who: str) -> None:
-    if tuple(x.shape[1:]) != shape:
-        raise ValueError(f"{who} expects inputs of shape (B, {', '.join(map(str, shape))}), got {tuple(x.shape)}")
+def _check_maps(x: Tensor, name: str, channels: int, like: nn.Module) -> None:
+    """Raise unless ``x`` is a batch of feature maps ``(B, channels, H, W)`` in ``like``'s dtype."""
+    check_batch(x, name, like=like, finite=False)
+    if x.dim() != 4 or x.shape[1] != channels:
+        raise ValueError(f"{name} must be feature maps of shape (B, {channels}, H, W), got {tuple(x.shape)}")
+
+
+def _check_rows(z: Tensor, x: Tensor, name: str, of: str) -> None:
+    if z.shape[0] != x.shape[0]:
+        raise ValueError(f"{name} must have as many rows as {of}, got {tuple(z.shape)} and {tuple(x.shape)}")
 
 
 def _init_and_normalize(module: nn.Module) -> None:
@@ -81,11 +88,15 @@ class ConditionalBatchNorm2d(nn.Module):
 
     def __init__(self, channels: int, latent_dim: int) -> None:
         super().__init__()
-        self.bn = nn.BatchNorm2d(channels, affine=False)
-        self.gain = nn.Linear(latent_dim, channels, bias=False)
+        self.bn = nn.BatchNorm2d(check_positive_int(channels, "channels"), affine=False)
+        self.gain = nn.Linear(check_positive_int(latent_dim, "latent_dim"), channels, bias=False)
         self.bias = nn.Linear(latent_dim, channels, bias=False)
 
     def forward(self, h: Tensor, z: Tensor) -> Tensor:
+        """Normalised ``h`` ``(B, channels, H, W)`` with gain and bias from ``z`` ``(B, latent_dim)``."""
+        _check_maps(h, "h", self.bn.num_features, self)
+        check_batch(z, "z", (self.gain.in_features,), like=self, finite=False)
+        _check_rows(z, h, "z", "h")
         gain = 1.0 + self.gain(z)[:, :, None, None]
         return self.bn(h) * gain + self.bias(z)[:, :, None, None]
 
@@ -101,6 +112,8 @@ class GeneratorBlock(nn.Module):
 
     def __init__(self, c_in: int, c_out: int, latent_dim: int) -> None:
         super().__init__()
+        check_positive_int(c_in, "c_in")
+        check_positive_int(c_out, "c_out")
         self.bn1 = ConditionalBatchNorm2d(c_in, latent_dim)
         self.conv1 = _conv3(c_in, c_out, bias=False)
         self.bn2 = ConditionalBatchNorm2d(c_out, latent_dim)
@@ -112,6 +125,8 @@ class GeneratorBlock(nn.Module):
         return F.interpolate(h, scale_factor=2, mode="bilinear", align_corners=False)
 
     def forward(self, x: Tensor, z: Tensor) -> Tensor:
+        """``(B, c_in, H, W)`` maps and ``(B, latent_dim)`` codes to ``(B, c_out, 2H, 2W)`` maps."""
+        _check_maps(x, "x", self.skip.in_channels, self)
         h = self.conv1(self._up(F.relu(self.bn1(x, z))))
         h = self.conv2(F.relu(self.bn2(h, z)))
         return h + self.skip(self._up(x))
@@ -138,8 +153,7 @@ class ResNetGenerator(nn.Module):
         _init_and_normalize(self)
 
     def forward(self, z: Tensor) -> Tensor:
-        if z.dim() < 1 or z.shape[-1] != self.latent_dim:
-            raise ValueError(f"generator expects z of shape (..., {self.latent_dim}), got {tuple(z.shape)}")
+        check_batch(z, "z", (self.latent_dim,), like=self, leading=True, finite=False)
         lead = z.shape[:-1]
         z = z.reshape(-1, self.latent_dim)
         h = self.linear(z).unflatten(-1, self.start)
@@ -162,8 +176,11 @@ def standing_statistics(
     ``batch_size`` rows drawn with ``generator_rng``. Only the batch norms run in training mode, so
     nothing else (e.g. spectral-norm power iterations) changes. Returns ``generator`` in eval mode.
     """
-    check_positive_int(latent_dim, "latent_dim")
+    check_module(generator, "generator")
+    if check_positive_int(latent_dim, "latent_dim") != getattr(generator, "latent_dim", latent_dim):
+        raise ValueError(f"latent_dim={latent_dim} does not match the generator's latent size {generator.latent_dim}")
     check_positive_int(passes, "passes")
+    check_generator(generator_rng, "generator_rng")
     if check_positive_int(batch_size, "batch_size") < 2:
         raise ValueError(f"batch_size must be at least 2 to estimate batch statistics, got {batch_size}")
     norms = [m for m in generator.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d))]
@@ -200,6 +217,8 @@ class DiscriminatorBlock(nn.Module):
 
     def __init__(self, c_in: int, c_out: int, downsample: bool = True, first: bool = False) -> None:
         super().__init__()
+        check_positive_int(c_in, "c_in")
+        check_positive_int(c_out, "c_out")
         self.first = first
         self.downsample = downsample
         self.conv1 = _conv3(c_in, c_out)
@@ -210,6 +229,10 @@ class DiscriminatorBlock(nn.Module):
         return F.avg_pool2d(h, 2) if self.downsample else h
 
     def forward(self, x: Tensor) -> Tensor:
+        """``(B, c_in, H, W)`` maps to ``(B, c_out, H/2, W/2)`` (``downsample=False``: ``H, W``)."""
+        _check_maps(x, "x", self.conv1.in_channels, self)
+        if self.downsample and min(x.shape[2:]) < 2:
+            raise ValueError(f"x needs sides of at least 2 to be pooled, got shape {tuple(x.shape)}")
         h = x if self.first else F.relu(x)
         h = self._pool(self.conv2(F.relu(self.conv1(h))))
         skip = self.skip(self._pool(x)) if self.first else self._pool(self.skip(x))
@@ -244,7 +267,7 @@ class ResNetEncoder(nn.Module):
         _init_and_normalize(self)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        _check_images(x, self.input_shape, "encoder")
+        check_batch(x, "x", self.input_shape, like=self, finite=False)
         return self.head(self.body(x))
 
 
@@ -265,7 +288,7 @@ class ImageFeatures(nn.Module):
         _init_and_normalize(self)
 
     def forward(self, x: Tensor) -> Tensor:
-        _check_images(x, self.input_shape, "discriminator")
+        check_batch(x, "x", self.input_shape, like=self, finite=False)
         return F.relu(self.blocks(x)).sum(dim=(2, 3))
 
 
@@ -308,8 +331,7 @@ class LatentFeatures(nn.Module):
         _init_and_normalize(self)
 
     def forward(self, z: Tensor) -> Tensor:
-        if z.dim() != 2 or z.shape[1] != self.latent_dim:
-            raise ValueError(f"latent features expect z of shape (B, {self.latent_dim}), got {tuple(z.shape)}")
+        check_batch(z, "z", (self.latent_dim,), like=self, finite=False)
         return F.relu(self.linear2(F.relu(self.linear1(z))) + self.skip(z))
 
 
@@ -330,10 +352,8 @@ class ResNetJointDiscriminator(nn.Module):
         _init_and_normalize(self)
 
     def forward(self, x: Tensor, z: Tensor) -> Tensor:
-        if z.dim() != 2 or z.shape != (x.shape[0], self.latent_dim):
-            raise ValueError(
-                f"discriminator expects z of shape (B, {self.latent_dim}) matching x's batch {x.shape[0]}, "
-                f"got {tuple(z.shape)}"
-            )
+        check_batch(x, "x", self.input_shape, like=self, finite=False)
+        check_batch(z, "z", (self.latent_dim,), like=self, finite=False)
+        _check_rows(z, x, "z", "x")
         features = torch.cat([self.x_features(x), self.z_features(z)], dim=1)
         return self.linear(features).squeeze(-1)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from gi_core.data.files import DatasetCorruptError, recorded_checksum, sha256
 from gi_core.data.images import DATASETS, DatasetUnavailableError, load_images
 from tests.helpers import REPO, SHARED_DATA
 
@@ -82,6 +83,33 @@ def test_written_split_loads_in_the_full_profile(tmp_path, monkeypatch):
     assert torch.equal((data.x * 255).round().byte(), torch.from_numpy(images))
     assert data.y.tolist() == labels.tolist() and data.info == {"seed": 0, "split": "test"}
     assert "MNIST-M" in data.source and str(tmp_path / "built") in data.source
+
+
+def test_a_built_split_carries_its_checksum_and_is_verified(tmp_path, monkeypatch):
+    """Regression: a built MNIST-M file was loaded without any checksum."""
+    monkeypatch.setenv("GI_BUILT_DATA_ROOT", str(tmp_path))
+    images, crops = mm.build_split(fake_digits(), fake_backgrounds(), seed=0, split="train")
+    path = mm.write_split(tmp_path / "MNIST-M", "train", images, np.arange(7), crops, {"seed": 0})
+    assert recorded_checksum(path) == sha256(path)
+    raw = bytearray(path.read_bytes())
+    raw[-200] ^= 1
+    path.write_bytes(bytes(raw))
+    with pytest.raises(DatasetCorruptError, match=r"mnist_m: .*mnist_m_train.npz has SHA-256 .* was recorded for it.*"
+                                                  r"rebuild it: run `python data_scripts/make_mnist_m.py"):
+        load_images("mnist_m", "train", profile="full", root=tmp_path)
+
+
+def test_a_build_without_checksum_loads_with_a_warning_and_is_still_checked(tmp_path, monkeypatch):
+    """Files built before checksums were recorded load unverified (with a warning); their contents are still checked."""
+    monkeypatch.setenv("GI_BUILT_DATA_ROOT", str(tmp_path))
+    images, crops = mm.build_split(fake_digits(), fake_backgrounds(), seed=0, split="test")
+    path = mm.write_split(tmp_path / "MNIST-M", "test", images, np.arange(7), crops, {"seed": 0})
+    path.with_name(path.name + ".sha256").unlink()
+    with pytest.warns(UserWarning, match=r"mnist_m: no SHA-256 recorded for .*mnist_m_test.npz.*loading it unverified"):
+        assert len(load_images("mnist_m", "test", profile="full", root=tmp_path)) == 7
+    mm.write_split(tmp_path / "MNIST-M", "test", images, np.arange(6), crops, {"seed": 0})
+    with pytest.raises(DatasetCorruptError, match=r"mnist_m \(test split\) in .*mnist_m_test.npz: 6 labels y for 7 images x"):
+        load_images("mnist_m", "test", profile="full", root=tmp_path)
 
 
 def test_missing_mnist_m_names_the_file_and_the_script(tmp_path, monkeypatch):

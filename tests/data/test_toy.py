@@ -44,9 +44,9 @@ def test_ring_of_gaussians_has_the_stated_modes_spread_and_labels():
         ({"n": 0}, "n must be a positive integer"),
         ({"n": 2.5}, "n must be a positive integer"),
         ({"n": 4, "modes": 0}, "modes must be a positive integer"),
-        ({"n": 4, "radius": -1.0}, "radius must be finite and positive"),
-        ({"n": 4, "std": -0.1}, "std must be finite and non-negative"),
-        ({"n": 4, "std": math.nan}, "std must be finite and non-negative"),
+        ({"n": 4, "radius": -1.0}, r"radius must lie in \(0.0, inf\), got -1.0"),
+        ({"n": 4, "std": -0.1}, r"std must lie in \[0.0, inf\], got -0.1"),
+        ({"n": 4, "std": math.nan}, "std must be finite, got nan"),
     ],
 )
 def test_ring_of_gaussians_rejects_bad_arguments(kwargs, message):

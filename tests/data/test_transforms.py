@@ -41,9 +41,9 @@ def test_to_signed_images_resizes_mnist_to_32():
 
 
 def test_to_signed_images_validates():
-    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+    with pytest.raises(ValueError, match=r"x must have 4 dimensions, got shape \(28, 28\)"):
         to_signed_images(torch.zeros(28, 28))
-    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+    with pytest.raises(ValueError, match=r"x must have 4 dimensions"):
         to_signed_images(torch.zeros(2, 28, 28))
     with pytest.raises(ValueError, match="size must be a positive integer, got 0"):
         to_signed_images(torch.zeros(1, 1, 4, 4), size=0)

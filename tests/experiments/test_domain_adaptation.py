@@ -49,8 +49,16 @@ def test_config_validates_task_and_method():
         DAConfig(task="svhn_mnist")
     with pytest.raises(ValueError, match="unknown method 'adda'; choose one of"):
         DAConfig(method="adda")
-    with pytest.raises(ValueError, match="lambda_max >= 0"):
+    with pytest.raises(ValueError, match=r"lambda_max must lie in \[0.0, inf\], got -1.0"):
         DAConfig(lambda_max=-1.0)
+    with pytest.raises(ValueError, match="steps must be a positive integer, got 2.5"):
+        DAConfig(steps=2.5)
+    with pytest.raises(TypeError, match="lr must be a real number, got str"):
+        DAConfig(lr="0.01")
+    with pytest.raises(ValueError, match="cdlm must be a dict of options among latent_dim, .*got {'latent': 8}"):
+        DAConfig(method="cdlm", cdlm={"latent": 8})
+    with pytest.raises(ValueError, match=r"cdlm\['lambda2'\] is nan"):
+        DAConfig(method="cdlm", cdlm={"lambda2": float("nan")})
     assert DAConfig(method="cdlm", cdlm={"modulation": "pm1", "lambda2": 1.0}).label == "cdlm_lambda2-1.0_modulation-pm1"
     assert DAConfig(method="dann").label == "dann" and DAConfig(method="dann", lambda_max=0.3).label == "dann_lambda_max-0.3"
     assert DAConfig(method="dann", steps=10000, lr=0.02).label == "dann_lr-0.02_steps-10000"
@@ -210,3 +218,20 @@ def test_command_line_builds_the_planned_runs_it_is_asked_for(monkeypatch, tmp_p
     with pytest.raises(SystemExit):
         da.main(["--task", "usps_mnist", "--runs", "dann_lambda_max-0.3"])  # planned for another task only
     assert "usps_mnist plans no runs ['dann_lambda_max-0.3']" in capsys.readouterr().err
+
+
+def test_a_stored_model_must_be_of_a_finished_run_and_bad_inputs_are_refused_at_the_call(tmp_path):
+    from gi_core.experiments.domain_adaptation import load_stored_model, run_name, stored_models
+    from gi_core.results import MissingResultError
+
+    data = toy_data()
+    config = DAConfig(method="dann", steps=5, batch_size=16, checkpoint_every=2)  # the last checkpoint: step 4
+    train_method(config, data, 0, tmp_path / run_name(config, 0), progress=False)
+    with pytest.raises(MissingResultError, match=r"stopped at step 4 of 5; finish it with reproduce\(\)"):
+        load_stored_model(config, 0, data, tmp_path)
+    with pytest.raises(TypeError, match="^run_dir must be a path"):
+        stored_models([(config, [0])], data, 7)  # refused at the call, not when the first model is read
+    with pytest.raises(TypeError, match=r"^plan\[0\] must be a \(DAConfig, seeds\) pair"):
+        da.reproduce([config], tmp_path, "unused")
+    with pytest.raises(ValueError, match="^result_name must be a plain file stem"):
+        da.reproduce([(config, [0])], tmp_path, "a b")  # before any data is loaded

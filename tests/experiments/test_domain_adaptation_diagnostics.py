@@ -69,9 +69,9 @@ def test_highest_picks_the_largest_mean_and_names_what_is_missing():
     summary = {"a": {"m": [0.7, 0.1, 3]}, "b": {"m": [0.9, 0.0, 3]}, "c": {"m": [0.8, 0.2, 3]}, "d": {}}
     assert highest(summary, ["a", "b", "c"], "m") == "b"
     assert highest(summary, ["a", "c"], "m") == "c"
-    with pytest.raises(KeyError, match="'d'"):
+    with pytest.raises(ValueError, match=r"no metric 'm' for \['d'\] in the summary"):
         highest(summary, ["a", "d"], "m")
-    with pytest.raises(ValueError, match="no candidate"):
+    with pytest.raises(ValueError, match="labels must be a non-empty sequence of strings"):
         highest(summary, [], "m")
 
 
@@ -89,6 +89,8 @@ def test_early_training_trace_follows_the_run_it_stops():
     assert trace[-1] == {"step": 4, **representation_health(model, data, 20), "class_loss": trainer.history[-1]["class_loss"]}
     assert 0.0 <= trace[0]["inactive_units"] <= 1.0 and trace[0]["h_spread"] > 0
     with pytest.raises(ValueError, match=r"stops must lie in \[1, 4\]"):
+        early_training_trace(config, data, 0, (2, 5))
+    with pytest.raises(ValueError, match="stops must be a positive integer or a non-empty sequence of them"):
         early_training_trace(config, data, 0, (0, 2))
     with pytest.raises(ValueError, match="follows a CDLM run"):
         early_training_trace(DAConfig(method="dann", steps=4), data, 0, (1,))

@@ -58,3 +58,14 @@ def test_the_cli_refuses_the_quick_profile(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("GI_PROFILE", "quick")
     with pytest.raises(SystemExit):
         elbo.main([])
+
+
+def test_bad_configurations_and_data_are_refused_before_training() -> None:
+    with pytest.raises(ValueError, match="binarize_threshold must lie in"):
+        elbo.ElboConfig(binarize_threshold=1.5)
+    with pytest.raises(ValueError, match=r"betas\[0\] must lie in \(0.0, inf\)"):
+        elbo.ElboConfig(betas=(0.0, 1.0))
+    with pytest.raises(ValueError, match="config.betas must include 1.0"):
+        elbo.run(elbo.ElboConfig(betas=(30.0,)), tiny_data(), torch.device("cpu"), progress=False)
+    with pytest.raises(ValueError, match=r"x_train must hold one image per example of train \(64\), got 63"):
+        elbo.ElboData(tiny_data().train, tiny_data().test, tiny_data().x_train[:63], tiny_data().x_test)

@@ -45,3 +45,13 @@ def test_the_cli_refuses_the_quick_profile(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("GI_PROFILE", "quick")
     with pytest.raises(SystemExit):
         joint_kl.main([])
+
+
+def test_avb_scores_need_ten_logged_records_of_avb() -> None:
+    """The last-ten mean divides by ten: a shorter history would be averaged wrongly, so it is refused."""
+    history = [{"step": k, "kl_adversarial": 1.0, "kl_exact": 2.0} for k in range(9)]
+    models = {"AVB": torch.nn.Linear(2, 2)}
+    with pytest.raises(ValueError, match="avb_history must be AVB's history, ten or more records"):
+        joint_kl.avb_scores(models, torch.rand(4, 1, 28, 28), history)
+    with pytest.raises(ValueError, match="x_test must have shape"):
+        joint_kl.avb_scores(models, torch.rand(4, 28, 28), history + history)

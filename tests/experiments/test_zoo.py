@@ -19,6 +19,7 @@ import pytest
 import torch
 
 import gi_core.experiments.zoo as zx
+from gi_core.checkpoints import read_checkpoint
 from gi_core.experiments.zoo import (
     CLAIM_HOLDS,
     METRICS,
@@ -133,8 +134,7 @@ def test_run_comparison_end_to_end(data: ZooData, evaluator: Evaluator, tmp_path
 
     for name, r in (("vae_beta_1_seed0", records[0]), ("ali_seed0", records[1])):
         assert json.loads((tmp_path / f"{name}.json").read_text()) == r
-        meta = json.loads((tmp_path / name / "trainer.json").read_text())
-        assert meta["step"] == CONFIG.steps and (tmp_path / name / "state.pt").exists()
+        assert read_checkpoint(tmp_path / name)[1]["step"] == CONFIG.steps
 
     def no_training(*args, **kwargs):
         raise AssertionError("a finished run was trained again")
@@ -210,3 +210,17 @@ def test_command_line_builds_the_planned_configuration(monkeypatch, tmp_path) ->
     monkeypatch.setenv("GI_PROFILE", "quick")
     with pytest.raises(SystemExit):
         zx.main(["--plan", "table_6_4"])
+
+
+def test_configurations_and_data_are_checked_on_construction() -> None:
+    with pytest.raises(ValueError, match="models must have labels with distinct file names"):
+        ZooConfig(models=(ZooEntry("VAE β=1", "vae"), ZooEntry("vae beta 1", "vae")))
+    with pytest.raises(ValueError, match="label '!!' has no letter or digit"):
+        slug("!!")
+    with pytest.raises(ValueError, match=r"adam_betas must be 2 real numbers"):
+        ZooConfig(adam_betas=(0.5,))
+    x, y = torch.rand(4, 1, 8, 8), torch.arange(4)
+    with pytest.raises(ValueError, match=r"train_x and test_x must hold images of one shape"):
+        ZooData(x, y, torch.rand(4, 1, 8, 7), y, "toy")
+    with pytest.raises(ValueError, match=r"test_y must be integer labels of shape \(4,\)"):
+        ZooData(x, y, x, y[:3], "toy")

@@ -123,11 +123,11 @@ def test_errors() -> None:
         beta_elbo(ok, torch.zeros(4, dtype=F64))
     with pytest.raises(ValueError, match="log_likelihood must have 1 dimensions"):
         elbo(torch.zeros(3, 2, dtype=F64), ok)
-    with pytest.raises(ValueError, match="beta must be finite and non-negative"):
+    with pytest.raises(ValueError, match=r"beta must lie in \[0.0, inf\]"):
         beta_elbo(ok, ok, beta=-1.0)
     # a NaN term is not rejected here: it propagates to the trainer, whose guard names step and term
     assert torch.isnan(beta_elbo(ok, torch.full((3,), float("nan"), dtype=F64)))
-    with pytest.raises(ValueError, match="the batch is empty"):
+    with pytest.raises(ValueError, match="log_likelihood is empty"):
         elbo(torch.zeros(0, dtype=F64), torch.zeros(0, dtype=F64))
     grid = torch.zeros(4, 3, dtype=F64)
     with pytest.raises(ValueError, match="shapes must match"):
@@ -135,7 +135,7 @@ def test_errors() -> None:
     with pytest.raises(ValueError, match="log_p_z must have 2 dimensions"):
         importance_weighted_bound(grid, ok, grid)
     empty = torch.zeros(0, 3, dtype=F64)
-    with pytest.raises(ValueError, match="need K >= 1"):
+    with pytest.raises(ValueError, match="log_p_x_given_z is empty"):
         importance_weighted_bound(empty, empty, empty)
 
 

@@ -38,5 +38,5 @@ def test_probability_tables_are_validated_along_their_last_axis() -> None:
         check_probability_table(torch.tensor([0.5, 0.5 + 1e-6], dtype=F64), "r")
     with pytest.raises(ValueError, match="r must be non-negative"):
         check_probability_table(torch.tensor([1.5, -0.5], dtype=F64), "r")
-    with pytest.raises(ValueError, match="non-empty last axis"):
+    with pytest.raises(ValueError, match="r is empty"):
         check_probability_table(torch.zeros(2, 0, dtype=F64), "r")

@@ -67,5 +67,23 @@ def test_density_ratio_inputs_are_validated() -> None:
         fit_density_ratio(torch.randn(10, 2), torch.randn(10, 3))
     with pytest.raises(ValueError, match="steps must be a positive integer"):
         fit_density_ratio(torch.randn(10), torch.randn(10), steps=0)
-    with pytest.raises(ValueError, match="q_std and p_std must be strictly positive"):
+    with pytest.raises(ValueError, match=r"p_std must lie in \(0.0, inf\)"):
         gaussian_log_ratio(torch.zeros(3), 0.0, 1.0, 0.0, -1.0)
+
+
+def test_counts_must_be_positive_integers() -> None:
+    """Issue 14: a non-integer count is refused at the entry; a fitted estimate refused none of its fields."""
+    from gi_core.maths.density_ratio import DensityRatioEstimate
+
+    fields = {"weight": torch.ones(2, dtype=F64), "bias": torch.tensor(0.0, dtype=F64), "feature_mean": torch.zeros(2, dtype=F64),
+              "feature_scale": torch.ones(2, dtype=F64), "features": "linear"}
+    assert DensityRatioEstimate(**fields, dim=2)(torch.ones(3, 2)).tolist() == [2.0, 2.0, 2.0]
+    for bad in (2.5, 0, True, "2"):
+        with pytest.raises(ValueError, match=rf"^dim must be a positive integer, got {bad!r}$"):
+            DensityRatioEstimate(**fields, dim=bad)
+        with pytest.raises(ValueError, match=rf"^steps must be a positive integer, got {bad!r}$"):
+            fit_density_ratio(torch.randn(10), torch.randn(10), steps=bad)
+    with pytest.raises(ValueError, match=r"^weight must have 5 entries \(quadratic features of dim=2\), got shape \(2,\)$"):
+        DensityRatioEstimate(**{**fields, "features": "quadratic"}, dim=2)
+    with pytest.raises(TypeError, match=r"^bias must be float64, got torch.float32$"):
+        DensityRatioEstimate(**{**fields, "bias": torch.tensor(0.0)}, dim=2)

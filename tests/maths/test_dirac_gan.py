@@ -45,9 +45,9 @@ def test_r1_regularized_dirac_gan_converges(loss: str, simultaneous: bool) -> No
 def test_dirac_gan_inputs_are_validated() -> None:
     with pytest.raises(ValueError, match="unknown Dirac-GAN loss 'hinge'"):
         dirac_gan_trajectory(1.0, 1.0, 0.1, 10, loss="hinge")
-    with pytest.raises(ValueError, match="regularization .* must be non-negative"):
+    with pytest.raises(ValueError, match=r"regularization .* must lie in \[0.0, inf\]"):
         dirac_gan_trajectory(1.0, 1.0, 0.1, 10, regularization=-1.0)
-    with pytest.raises(ValueError, match="lr must be positive"):
+    with pytest.raises(ValueError, match=r"lr must lie in \(0.0, inf\)"):
         dirac_gan_trajectory(1.0, 1.0, 0.0, 10)
     with pytest.raises(ValueError, match="steps must be a non-negative integer"):
         dirac_gan_trajectory(1.0, 1.0, 0.1, 2.5)

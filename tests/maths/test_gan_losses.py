@@ -131,9 +131,9 @@ def test_balanced_domain_accuracy_weighs_the_domains_equally():
 
 def test_inputs_are_validated() -> None:
     logits = torch.zeros(3)
-    with pytest.raises(ValueError, match="unknown discriminator loss 'wasserstein'"):
+    with pytest.raises(ValueError, match="unknown discriminator loss kind 'wasserstein'"):
         discriminator_loss(logits, logits, "wasserstein")
-    with pytest.raises(ValueError, match="unknown generator loss 'minimax'"):
+    with pytest.raises(ValueError, match="unknown generator loss kind 'minimax'"):
         generator_loss(logits, "minimax")
     with pytest.raises(ValueError, match="fake_logits is empty"):
         generator_loss(torch.zeros(0))
@@ -148,3 +148,17 @@ def test_inputs_are_validated() -> None:
         jensen_shannon(q, torch.tensor([0.2, 0.3, 0.5], dtype=F64))
     with pytest.raises(ValueError, match=r"d must lie in \[0, 1\]"):
         discriminator_value(q, q, torch.tensor([0.5, 1.5], dtype=F64))
+
+
+def test_value_at_optimal_discriminator_stays_finite_when_a_ratio_underflows() -> None:
+    """Issue 14: with p/q below ~1e-16, ``1 - q/(q+p)`` rounds to 0 and the direct value was -inf."""
+    q, p = torch.tensor([0.5, 0.5], dtype=F64), torch.tensor([1e-17, 1.0 - 1e-17], dtype=F64)
+    value = value_at_optimal_discriminator(q, p)
+    assert math.isfinite(value.item())
+    assert abs(value.item() - (-math.log(4) + 2 * jensen_shannon(q, p).item())) < 1e-12
+    # ordinary inputs: the log-space value equals the direct one to float precision
+    generator = gen(3)
+    for _ in range(50):
+        q, p = (torch.softmax(3 * torch.randn(6, generator=generator, dtype=F64), 0) for _ in range(2))
+        direct = discriminator_value(q, p, optimal_discriminator(q, p))
+        assert abs(value_at_optimal_discriminator(q, p).item() - direct.item()) < 1e-14

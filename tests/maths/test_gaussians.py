@@ -282,8 +282,10 @@ def test_input_errors() -> None:
         reparameterize(x, x, n_samples=0)
     with pytest.raises(ValueError, match="at least 2 rows"):
         batch_moments(randn(1, 3))
-    with pytest.raises(ValueError, match="low < 0 < high"):
+    with pytest.raises(ValueError, match=r"low must lie in \(-inf, 0.0\), got 1.0"):
         soft_clamp_log_var(x, low=1.0, high=5.0)
+    with pytest.raises(ValueError, match=r"high must lie in \(0.0, inf\), got -1.0"):
+        soft_clamp_log_var(x, low=-5.0, high=-1.0)
 
 
 def test_covariance_errors() -> None:
@@ -464,3 +466,37 @@ def test_batch_moments_covariance_is_exactly_symmetric_in_float32() -> None:
         assert torch.equal(cov, cov.T)
         np.testing.assert_allclose(cov.numpy(), np.cov(z.double().numpy(), rowvar=False), rtol=1e-3)
         np.testing.assert_allclose(mean.numpy(), z.double().numpy().mean(0), rtol=1e-5)
+
+
+@pytest.mark.parametrize("function", [kl_full_gaussians, wasserstein2_gaussians_sq, gaussian_midpoint_jensen_shannon,
+                                      gaussian_cross_entropy, jensen_shannon_gaussians])
+def test_half_precision_and_mixed_dtypes_are_refused_clearly(function) -> None:
+    """Issue 14: float16 into the W2 failed inside torch (Cholesky and eigh have no half precision on the CPU), and
+    so did a float64 mean against float32 covariances; the linear algebra takes float32 or float64, one dtype."""
+    mean, cov = torch.tensor([0.1, -0.2]), torch.tensor([[1.0, 0.2], [0.2, 0.5]])
+    half = [value.half() for value in (mean, cov, mean, cov)]
+    with pytest.raises(TypeError, match=r"^cov1 must be float32 or float64 .*got torch.float16$"):
+        function(*half)
+    with pytest.raises(TypeError, match=r"^dtypes must match, got mean1=torch.float64, cov1=torch.float32"):
+        function(mean.double(), cov, mean, cov)
+    with pytest.raises(TypeError, match=r"^dtypes must match, got mean2=torch.float32, cov2=torch.float64$"):
+        function(mean, cov, mean, cov.double())
+    with pytest.raises(TypeError, match=r"^dtypes must match, got mean1=torch.float32, cov1=torch.float32, "
+                                        r"mean2=torch.float64, cov2=torch.float64$"):
+        function(mean, cov, mean.double(), cov.double())
+    with pytest.raises(TypeError, match=r"^cov must be float32 or float64"):
+        gaussian_entropy(cov.half())
+
+
+def test_conditioning_and_sampling_inputs_are_validated() -> None:
+    from gi_core.maths.gaussians import condition_gaussian
+
+    eye = torch.eye(2, dtype=F64)
+    conditional = condition_gaussian(t(0.0, 1.0), t(2.0), eye, t(0.5, 0.0)[:, None], 2.0 * torch.eye(1, dtype=F64))
+    torch.testing.assert_close(conditional.weight, t(0.25, 0.0)[:, None])
+    with pytest.raises(ValueError, match=r"^cov_ab must have shape \(A, B\) = \(2, 1\), got \(1, 2\)$"):
+        condition_gaussian(t(0.0, 1.0), t(2.0), eye, t(0.5, 0.0)[None, :], torch.eye(1, dtype=F64))
+    with pytest.raises(ValueError, match="^cov_bb must be positive definite"):
+        condition_gaussian(t(0.0, 1.0), t(2.0), eye, t(0.5, 0.0)[:, None], -torch.eye(1, dtype=F64))
+    with pytest.raises(TypeError, match="^generator must be a torch.Generator or None, got int$"):
+        reparameterize(t(0.0), t(0.0), generator=0)

@@ -353,3 +353,17 @@ def test_entry_points_validate_the_form_and_the_model() -> None:
         forward_kl_terms(model, "4.3")
     with pytest.raises(TypeError, match="DiscreteGIModel or a GaussianGIModel"):
         reverse_kl(object())
+
+
+def test_a_family_form_names_each_term_of_its_equation_once() -> None:
+    from gi_core.maths.joint_kl import PRIOR_KL, RECONSTRUCTION_X, FamilyForm
+
+    assert FamilyForm("reverse", "4.3", (RECONSTRUCTION_X,), ((PRIOR_KL, "MMD"),), ("-h_q(x)",)).kept == (RECONSTRUCTION_X,)
+    with pytest.raises(ValueError, match=r"^kept, replaced and dropped must split the terms of Eq. 4.3 exactly"):
+        FamilyForm("reverse", "4.3", (RECONSTRUCTION_X, PRIOR_KL), (), ())
+    with pytest.raises(ValueError, match=r"^unknown forward-KL form '4.3'"):
+        FamilyForm("forward", "4.3", (), (), ())
+    with pytest.raises(ValueError, match=r"^divergence must be 'reverse' or 'forward', got 'joint'$"):
+        FamilyForm("joint", "4.3", (), (), ())
+    with pytest.raises(TypeError, match=r"^dropped must be a tuple of term names, got '-h_q\(x\)'$"):
+        FamilyForm("reverse", "4.3", (RECONSTRUCTION_X, PRIOR_KL), (), "-h_q(x)")

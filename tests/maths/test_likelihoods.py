@@ -103,15 +103,15 @@ def test_gradients_flow_to_decoder_output() -> None:
 
 
 def test_errors() -> None:
-    with pytest.raises(ValueError, match="variance must be strictly positive"):
+    with pytest.raises(ValueError, match="variance must "):
         gaussian_log_likelihood(IMAGES, RECON, 0.0)
-    with pytest.raises(ValueError, match="variance must be strictly positive"):
+    with pytest.raises(ValueError, match="variance must "):
         gaussian_log_likelihood(IMAGES, RECON, -torch.ones(5, dtype=F64))
-    with pytest.raises(ValueError, match="variance must be strictly positive"):
+    with pytest.raises(ValueError, match="variance must "):
         gaussian_log_likelihood_constant(3, 0.0)
     with pytest.raises(ValueError, match="dim must be a positive integer"):
         gaussian_log_likelihood_constant(0, 1.0)
-    with pytest.raises(ValueError, match="scale must be strictly positive"):
+    with pytest.raises(ValueError, match=r"scale must lie in \(0.0, inf\)"):
         laplace_log_likelihood(IMAGES, RECON, 0.0)
     with pytest.raises(ValueError, match="does not broadcast to the data shape"):
         gaussian_log_likelihood(IMAGES, RECON, torch.ones(7, dtype=F64))
@@ -119,7 +119,7 @@ def test_errors() -> None:
         bernoulli_log_likelihood(IMAGES, RECON)
     with pytest.raises(ValueError, match="x contains NaN"):
         gaussian_log_likelihood(torch.full_like(IMAGES, float("nan")), RECON)
-    with pytest.raises(ValueError, match="variance contains NaN"):
+    with pytest.raises(ValueError, match="variance must be finite, got nan"):
         gaussian_log_likelihood(IMAGES, RECON, float("nan"))
     with pytest.raises(ValueError, match="must match exactly"):
         gaussian_log_likelihood(IMAGES, RECON[..., :4])
@@ -129,3 +129,18 @@ def test_errors() -> None:
         laplace_log_likelihood(randn(6), randn(6), 1.0)
     with pytest.raises(ValueError, match="event_dims must be an integer between 1 and"):
         gaussian_log_likelihood(IMAGES, RECON, event_dims=5)
+
+
+@pytest.mark.parametrize("likelihood", [
+    squared_error,
+    gaussian_log_likelihood,
+    bernoulli_log_likelihood,
+    lambda x, output: laplace_log_likelihood(x, output, 0.5),
+])
+def test_an_empty_batch_is_refused_clearly(likelihood) -> None:
+    """Issue 14: an empty batch failed inside torch (Bernoulli's range check) or gave an empty result."""
+    x = torch.rand(3, 5, dtype=F64)
+    with pytest.raises(ValueError, match=r"^x is empty \(shape \(0, 5\)\)$"):
+        likelihood(x[:0], x[:0])
+    with pytest.raises(ValueError, match=r"is empty \(shape \(0, 5\)\)$"):
+        likelihood(x, x[:0])

@@ -264,6 +264,10 @@ def test_restriction_rows_are_frozen_and_validated() -> None:
         Restriction("X", "I_x", GROUPS[0], "", "", "key2000x")
     with pytest.raises(ValueError, match="group must be one of"):
         Restriction("X", BOUNDS[0], "nowhere", "", "", "key2000x")
+    with pytest.raises(ValueError, match="likelihood must be one of"):
+        Restriction("X", BOUNDS[0], GROUPS[0], "E[log p]", "", "key2000x")
+    with pytest.raises(TypeError, match="^bibtex_key must be a string, got int$"):
+        Restriction("X", BOUNDS[0], GROUPS[0], RESTRICTIONS[0].likelihood, "", 7)
 
 
 # --- input validation ----------------------------------------------------------------------------

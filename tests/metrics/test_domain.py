@@ -97,7 +97,7 @@ def test_joint_error_validates():
         joint_error(x, y, x[:, :3], y)
     with pytest.raises(ValueError, match="test_fraction"):
         joint_error(x, y, x, y, test_fraction=0.0)
-    with pytest.raises(ValueError, match="C must be positive"):
+    with pytest.raises(ValueError, match=r"C must lie in \(0.0, inf\)"):
         joint_error(x, y, x, y, C=-1.0)
 
 

@@ -135,10 +135,34 @@ def test_fid_keeps_real_part_of_a_nearly_real_square_root(monkeypatch):
     assert value == pytest.approx(0 + 4, abs=1e-12)  # (1 - 1)^2 + (3 - 1)^2
 
 
-def test_fid_rejects_complex_square_root():
+def test_fid_rejects_complex_square_root(monkeypatch):
+    real_sqrtm = scipy.linalg.sqrtm
+    monkeypatch.setattr(scipy.linalg, "sqrtm", lambda matrix: real_sqrtm(matrix) + 1e-2j * np.eye(len(matrix)))
     zero = torch.zeros(2, dtype=F64)
     with pytest.raises(ValueError, match="imaginary part"):
-        frechet_distance(zero, torch.diag(torch.tensor([-1.0, 1.0], dtype=F64)), zero, torch.eye(2, dtype=F64))
+        frechet_distance(zero, torch.diag(torch.tensor([4.0, 1.0], dtype=F64)), zero, torch.eye(2, dtype=F64))
+
+
+def test_fid_refuses_a_covariance_that_is_not_symmetric_positive_semidefinite():
+    zero, eye = torch.zeros(2, dtype=F64), torch.eye(2, dtype=F64)
+    with pytest.raises(ValueError, match="cov1 must be symmetric"):
+        frechet_distance(zero, torch.tensor([[1.0, 0.5], [0.0, 1.0]], dtype=F64), zero, eye)
+    with pytest.raises(ValueError, match="cov2 must be positive semi-definite"):
+        frechet_distance(zero, eye, zero, torch.diag(torch.tensor([-1.0, 1.0], dtype=F64)))
+    # rounding is not an asymmetry: a covariance computed in float32 and a singular one (a dead unit) pass
+    features = randn(50, 2).float()
+    cov = torch.cov(features.T)
+    cov[0, 1] = cov[1, 0] * (1 + 1e-6)
+    assert frechet_distance(features.mean(0), cov, zero, eye) == pytest.approx(
+        frechet_distance(features.mean(0).double(), 0.5 * (cov + cov.T).double(), zero, eye), abs=1e-5)
+    assert frechet_distance(zero, torch.diag(torch.tensor([0.0, 1.0], dtype=F64)), zero, eye) == pytest.approx(1.0)
+
+
+def test_fid_computes_float16_inputs_in_float64():
+    mean, cov = feature_statistics(randn(40, 3))
+    half = [t.half() for t in (mean, cov)]
+    assert frechet_distance(*half, *half) == frechet_distance(*(t.double() for t in half), *(t.double() for t in half))
+    assert frechet_distance(*half, torch.zeros(3, dtype=F64), torch.eye(3, dtype=F64)) > 0
 
 
 def test_fid_validation():

@@ -29,7 +29,7 @@ def test_probe_validates_inputs():
     with pytest.raises(ValueError, match="differ in width"):
         linear_probe_accuracy(x, y, np.zeros((10, 3)), y)
     with pytest.raises(ValueError, match="at least two classes"):
-        linear_probe_accuracy(x, np.zeros(10), x, y)
+        linear_probe_accuracy(x, np.zeros(10, int), x, y)
     with pytest.raises(ValueError, match="must have 2 dimension"):
         linear_probe_accuracy(np.zeros(10), y, x, y)
 

@@ -160,7 +160,7 @@ def test_dann_validates_its_inputs():
         model.training_loss(xs, ys, xt[:, :, :2])
     with pytest.raises(TypeError, match="GradientReversal"):
         DANN(torch.nn.Identity(), torch.nn.Identity(), torch.nn.Identity(), grl=torch.nn.Identity())
-    with pytest.raises(KeyError, match="one scheduled coefficient, 'grl'"):
+    with pytest.raises(ValueError, match="name must be 'grl', DANN's one scheduled coefficient"):
         model.set_coefficient("lr", 0.5)
 
 

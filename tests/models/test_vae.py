@@ -35,7 +35,7 @@ def test_vae_validates_its_settings():
     enc, dec = encoder_decoder("mlp", (1, 4, 4), 3)
     with pytest.raises(ValueError, match="unknown likelihood 'poisson'; choose one of"):
         VAE(enc, dec, likelihood="poisson")
-    with pytest.raises(ValueError, match="beta must be strictly positive"):
+    with pytest.raises(ValueError, match=r"beta must lie in \(0.0, inf\)"):
         VAE(enc, dec, beta=0.0)
 
 

@@ -146,13 +146,13 @@ def test_invalid_configurations_and_inputs_raise():
     with pytest.raises(ValueError, match="latent_dim must be a positive integer"):
         ResNetJointDiscriminator(SHAPE, 0)
     nets = _nets()
-    with pytest.raises(ValueError, match=r"encoder expects inputs of shape \(B, 1, 32, 32\)"):
+    with pytest.raises(ValueError, match=r"^x must have shape \(B, 1, 32, 32\), got \(2, 3, 32, 32\)$"):
         nets["encoder"](torch.randn(2, 3, 32, 32))
-    with pytest.raises(ValueError, match="discriminator expects inputs"):
+    with pytest.raises(ValueError, match=r"^x must have shape \(B, 1, 32, 32\)"):
         nets["discriminator"](torch.randn(2, 1, 16, 16))
-    with pytest.raises(ValueError, match=r"generator expects z of shape \(\.\.\., 3\)"):
+    with pytest.raises(ValueError, match=r"^z must have shape \(\.\.\., 3\), got \(2, 4\)$"):
         nets["generator"](torch.randn(2, 4))
-    with pytest.raises(ValueError, match="matching x's batch"):
+    with pytest.raises(ValueError, match="z must have as many rows as x"):
         nets["joint"](torch.randn(2, *SHAPE), torch.randn(3, J))
     with pytest.raises(ValueError, match="batch_size must be at least 2"):
         standing_statistics(nets["generator"], J, batch_size=1)
