@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from torch import nn
 from torch.distributions import Independent, Normal
+
+from gi_core.trainer import parameter_groups
 
 F64 = torch.float64
 N_SE = 5.0
@@ -33,3 +36,17 @@ def t(*values: float) -> torch.Tensor:
 def diag_normal(mean: torch.Tensor, log_var: torch.Tensor) -> Independent:
     """The diagonal Gaussian of ``mean`` and ``log_var`` as a torch distribution (the reference implementation)."""
     return Independent(Normal(mean, torch.exp(0.5 * log_var)), 1)
+
+
+class TwoTermModel(nn.Module):
+    """A generator and a critic, each trained by its own term (``loss``, ``critic_loss``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.generator, self.critic = nn.Linear(2, 2), nn.Linear(2, 1)
+
+    def training_loss(self, x):
+        return {"loss": self.critic(self.generator(x)).mean(), "critic_loss": -self.critic(x).mean()}
+
+    def parameters_by_loss(self):
+        return parameter_groups(loss=[self.generator], critic_loss=[self.critic])

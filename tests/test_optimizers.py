@@ -1,21 +1,8 @@
 import pytest
 import torch
-from torch import nn
 
 from gi_core.optimizers import OptimizerSpec, make_optimizers
-from gi_core.trainer import parameter_groups
-
-
-class TwoTermModel(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.generator, self.critic = nn.Linear(2, 2), nn.Linear(2, 1)
-
-    def training_loss(self, x):
-        return {"loss": self.critic(self.generator(x)).mean(), "critic_loss": -self.critic(x).mean()}
-
-    def parameters_by_loss(self):
-        return parameter_groups(loss=[self.generator], critic_loss=[self.critic])
+from tests.helpers import TwoTermModel
 
 
 def test_make_optimizers_builds_each_optimizer_with_exactly_its_settings():

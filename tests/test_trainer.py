@@ -12,7 +12,7 @@ from gi_core.checkpoints import CheckpointError, read_checkpoint
 from gi_core.guards import NonFiniteLossError
 from gi_core.optimizers import OptimizerSpec, make_optimizers
 from gi_core.trainer import Scheduled, TrainableModel, Trainer, parameter_groups
-from tests.helpers import gen
+from tests.helpers import TwoTermModel, gen
 
 
 def make_vae(seed=0, hidden=(16,)):
@@ -340,18 +340,6 @@ def test_parameter_groups_list_the_parameters_of_each_term_in_order():
     assert list(groups) == ["loss", "critic_loss"]
     assert [id(p) for p in groups["loss"]] == [id(encoder.weight), id(encoder.bias), id(decoder.weight), id(decoder.bias)]
     assert [id(p) for p in groups["critic_loss"]] == [id(critic.weight), id(critic.bias)]
-
-
-class TwoTermModel(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.generator, self.critic = nn.Linear(2, 2), nn.Linear(2, 1)
-
-    def training_loss(self, x):
-        return {"loss": self.critic(self.generator(x)).mean(), "critic_loss": -self.critic(x).mean()}
-
-    def parameters_by_loss(self):
-        return parameter_groups(loss=[self.generator], critic_loss=[self.critic])
 
 
 def test_model_protocols_are_checked_at_runtime():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -10,19 +9,18 @@ import torch
 
 from gi_core.data.files import sha256
 from gi_core.data.images import DATASETS, ImageData
-from tests.fuzz.harness import Case
+from tests.fuzz.harness import Case, scratch
 from tests.helpers import SHARED_DATA
 
 D = "gi_core.data."
 FREE_TEXT = "free text, shown in messages and records"
 ANY_IMAGE_SIZE = "any image size: the images are resized (or measured) as they are"
 SEED_ZERO = "0 is a valid seed"
-_SCRATCH = tempfile.TemporaryDirectory(prefix="gi-fuzz-data-")
 
 
 def scratch_file(name: str = "f.npz", payload: bytes | None = None) -> Path:
     """A file in a fresh folder of the scratch directory: a small USPS-shaped archive, or ``payload``."""
-    path = Path(tempfile.mkdtemp(dir=_SCRATCH.name)) / name
+    path = scratch() / name
     if payload is None:
         np.savez(path, x=np.zeros((4, 1, 16, 16), np.uint8), y=np.arange(4), info=np.array("{}"))
     else:
@@ -61,10 +59,10 @@ CASES: list[Case] = [
                 "source:unknown": FREE_TEXT}),
     Case(D + "images.ImageData.subset", lambda: {"n": 2, "generator": gen()}, instance=usps_data),
     Case(D + "images.ImageData.to", lambda: {"device": "cpu"}, instance=usps_data),
-    Case(D + "images.data_root", lambda: {"root": Path(_SCRATCH.name)}),
-    Case(D + "images.built_data_root", lambda: {"root": Path(_SCRATCH.name)}),
+    Case(D + "images.data_root", lambda: {"root": scratch("data")}),
+    Case(D + "images.built_data_root", lambda: {"root": scratch("data")}),
     Case(D + "images.load_images", lambda: {"name": "usps", "split": "test", "profile": "quick",
-                                            "root": Path(_SCRATCH.name), "download": False, "substitute": False}),
+                                            "root": scratch("data"), "download": False, "substitute": False}),
     Case(D + "images.load_usps_esl_variant", lambda: {"split": "test", "folder": SHARED_DATA / "USPS-ESL-variant"},
          run_valid=(SHARED_DATA / "USPS-ESL-variant").exists()),
     # files: checksums and archives

@@ -9,7 +9,6 @@ of a result stem is checked by ``gi_core.runs.check_outputs``, whose case mutate
 
 from __future__ import annotations
 
-import tempfile
 import time
 from functools import cache
 from pathlib import Path
@@ -24,7 +23,7 @@ from gi_core.models.vae import VAE
 from gi_core.models.zoo import ZooEntry
 from gi_core.nets.encoders import encoder_decoder
 from gi_core.results import read_reference
-from tests.fuzz.harness import Case
+from tests.fuzz.harness import Case, scratch
 from tests.toy_domains import toy_data
 
 CPU = torch.device("cpu")
@@ -32,12 +31,6 @@ SEED = "0 is a seed"
 STEM = "a free result stem: its type is checked up front (check_outputs' case); a valid one starts the reproduction"
 ARGPARSE = "a command line: argparse validates it (a bad --task/--plan/--diagnosis is its usage error, exit status 2)"
 OUTPUT = "a NamedTuple that gi_core's own functions return (results, not an input)"
-_SCRATCH = tempfile.TemporaryDirectory(prefix="gi-fuzz-experiments-")
-
-
-def scratch(name: str) -> Path:
-    """A folder ``name`` in the cases' scratch space, removed when the interpreter exits."""
-    return Path(_SCRATCH.name) / name
 
 
 # --- domain adaptation ---------------------------------------------------------------------------

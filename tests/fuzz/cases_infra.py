@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from torch import nn
 
 from gi_core.results import provenance, write_result
 from gi_core.runtime import RunContext
-from tests.fuzz.harness import Case
+from tests.fuzz.harness import Case, scratch
 
 CPU = torch.device("cpu")
 LABEL = "the label its messages give the input: any string, only read when raising"
@@ -22,12 +21,9 @@ DTYPES_ONLY = "the check compares dtypes only; shapes and values are other check
 SHAPES_ONLY = "the check compares shapes only; dtypes and values are other checks' (check_tensor, check_same_dtype)"
 
 
-_SCRATCH = tempfile.TemporaryDirectory(prefix="gi-fuzz-infra-")
-
-
 def folder() -> Path:
-    """A scratch folder for the cases' files, removed when the interpreter exits."""
-    return Path(_SCRATCH.name)
+    """The scratch folder of the infrastructure cases."""
+    return scratch("infra")
 
 
 def meta() -> dict:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import tempfile
 from pathlib import Path
 
 import torch
@@ -13,7 +12,7 @@ from gi_core.nets.encoders import encoder_decoder
 from gi_core.random_state import RunGenerators
 from gi_core.optimizers import OptimizerSpec, make_optimizers
 from gi_core.trainer import Trainer
-from tests.fuzz.harness import Case
+from tests.fuzz.harness import Case, scratch
 
 DATA = (torch.rand(16, 1, 4, 4, generator=torch.Generator().manual_seed(0)) > 0.5).float()
 
@@ -31,7 +30,7 @@ def trainer(folder: Path | None = None) -> Trainer:
 
 def checkpointed() -> Path:
     """A fresh folder holding the checkpoint of a trainer at step 2."""
-    folder = Path(tempfile.mkdtemp(prefix="gi-fuzz-"))
+    folder = scratch()
     run = trainer(folder)
     run.fit(2)
     run.save_checkpoint()
@@ -74,17 +73,17 @@ CASES = [
     Case("gi_core.trainer.Trainer.fit", lambda: {"steps": 3}, instance=trainer,
          allow={"steps:zero": "training to step 0 of a fresh run does nothing, as asked"}),
     Case("gi_core.trainer.Trainer.train_step", dict, instance=trainer),
-    Case("gi_core.trainer.Trainer.save_checkpoint", lambda: {"directory": Path(tempfile.mkdtemp(prefix="gi-fuzz-"))},
+    Case("gi_core.trainer.Trainer.save_checkpoint", lambda: {"directory": scratch()},
          instance=trainer),
     Case("gi_core.trainer.Trainer.load_checkpoint", lambda: {"directory": checkpointed()}, instance=trainer),
     Case("gi_core.trainer.Trainer.resume", dict, instance=lambda: trainer(checkpointed())),
     Case("gi_core.checkpoints.write_checkpoint",
-         lambda: {"folder": Path(tempfile.mkdtemp(prefix="gi-fuzz-")), "state": {"model": {}, "optimizers": {}, "rng": {}},
+         lambda: {"folder": scratch(), "state": {"model": {}, "optimizers": {}, "rng": {}},
                   "record": {"step": 0}}),
     Case("gi_core.checkpoints.read_checkpoint", lambda: {"folder": checkpointed()}),
     Case("gi_core.checkpoints.has_checkpoint", lambda: {"folder": checkpointed()}),
     Case("gi_core.checkpoints.write_text_atomically",
-         lambda: {"path": Path(tempfile.mkdtemp(prefix="gi-fuzz-")) / "note.txt", "text": "a line"},
+         lambda: {"path": scratch() / "note.txt", "text": "a line"},
          allow={"text:unknown": "any text can be written"}),
     Case("gi_core.checkpoints.check_fits", fits_arguments,
          allow={"folder:unknown": "the folder is only named in messages"}),

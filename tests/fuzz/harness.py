@@ -19,6 +19,7 @@ import inspect
 import linecache
 import math
 import pkgutil
+import tempfile
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -32,6 +33,17 @@ from torch import nn
 import gi_core
 
 PACKAGE_DIR = Path(gi_core.__file__).resolve().parent
+_SCRATCH = tempfile.TemporaryDirectory(prefix="gi-fuzz-")
+
+
+def scratch(name: str | None = None) -> Path:
+    """A folder for the cases' files, removed when the interpreter exits: the folder ``name`` (created once and then
+    shared), or a new empty folder for each call without a name."""
+    if name is None:
+        return Path(tempfile.mkdtemp(dir=_SCRATCH.name))
+    folder = Path(_SCRATCH.name) / name
+    folder.mkdir(exist_ok=True)
+    return folder
 
 MUST_RAISE = {
     "tensor": ("type", "dtype", "nan", "inf", "empty", "rank", "size"),
