@@ -39,7 +39,7 @@ class RunGenerators:
     def active(self) -> Iterator[None]:
         """Run the block on this run's states, keep where the run got to, and give the process its own states back.
 
-        Re-entering while active is a no-op (``fit`` wraps its steps once; ``train_step`` alone wraps itself).
+        Re-entering while active is a no-op.
         """
         if self._active:
             yield

@@ -26,7 +26,8 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -203,6 +204,7 @@ class Trainer:
                 group.setdefault("initial_lr", group["lr"])
         self.shuffle = torch.Generator().manual_seed(seed)
         self.generators = RunGenerators(seed, self.device)
+        self._inside = False
         self.step = 0
         self.history: list[dict[str, float]] = []
         self._last_finite: tuple[int, dict[str, float]] | None = None
@@ -240,8 +242,8 @@ class Trainer:
         return floats
 
     def train_step(self) -> dict[str, float]:
-        """One optimisation step on the next batch, on the run's own generators; returns the terms as floats."""
-        with self.generators.active():
+        """One optimisation step on the next batch, on the run's threads and generators; returns the terms as floats."""
+        with self._running():
             self.model.train()
             batch = self._batch()
             self._apply_schedules()
@@ -292,17 +294,7 @@ class Trainer:
         start = time.perf_counter()
         bar = tqdm(total=steps, initial=self.step, disable=not self.progress, file=sys.stderr,
                    desc="train", mininterval=1.0, dynamic_ncols=True)
-        previous_threads = torch.get_num_threads()
-        if self.threads is not None:
-            torch.set_num_threads(self.threads)
-        try:
-            self._train_until(steps, bar, start)
-        finally:
-            torch.set_num_threads(previous_threads)
-        return self.history
-
-    def _train_until(self, steps: int, bar: tqdm, start: float) -> None:
-        with bar, self.generators.active():
+        with bar, self._running():
             while self.step < steps:
                 terms = self.train_step()
                 bar.update(1)
@@ -314,6 +306,25 @@ class Trainer:
                     bar.set_postfix(loss=f"{terms['loss']:.3f}")
                 if self.checkpoint_every and self.step % self.checkpoint_every == 0:
                     self.save_checkpoint()
+        return self.history
+
+    @contextmanager
+    def _running(self) -> Iterator[None]:
+        """Train on the run's CPU threads and generators, and give the process its own back afterwards (entered once
+        per ``fit``; a ``train_step`` inside it does not enter again)."""
+        if self._inside:
+            yield
+            return
+        previous = torch.get_num_threads()
+        if self.threads is not None:
+            torch.set_num_threads(self.threads)
+        self._inside = True
+        try:
+            with self.generators.active():
+                yield
+        finally:
+            self._inside = False
+            torch.set_num_threads(previous)
 
     def _append_metrics(self, record: dict[str, float]) -> None:
         if self.checkpoint_dir is not None:
@@ -346,6 +357,8 @@ class Trainer:
         return the step reached, 0 for a fresh run."""
         if has_checkpoint(self.checkpoint_dir):
             return self.load_checkpoint()
+        if self.checkpoint_dir is not None and (self.checkpoint_dir / METRICS_FILE).exists():
+            write_text_atomically(self.checkpoint_dir / METRICS_FILE, "")  # records of a run killed before its first checkpoint
         return self.step
 
     def load_checkpoint(self, directory: str | os.PathLike | None = None) -> int:

@@ -158,10 +158,12 @@ def check_non_negative_int(value: object, name: str) -> int:
     return int(value)
 
 
-def check_positive_int(value: object, name: str) -> int:
-    """Raise unless ``value`` is an ``int`` (not a ``bool``) of at least 1; return it."""
+def check_positive_int(value: object, name: str, minimum: int = 1) -> int:
+    """Raise unless ``value`` is an ``int`` (not a ``bool``) of at least 1 and at least ``minimum``; return it."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
     return value
 
 

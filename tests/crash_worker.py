@@ -2,7 +2,7 @@
 
 ``python -m tests.crash_worker <checkpoint_dir> <result_file> <steps>`` trains a small VAE with a checkpoint after
 every step, printing ``resumed <step>`` once it has resumed; at the end it writes the final model and optimizer
-state and the history (without wall times) to ``<result_file>``.
+state, the history (without wall times) and the steps logged in ``metrics.jsonl`` to ``<result_file>``.
 """
 
 from __future__ import annotations
@@ -33,7 +33,9 @@ def main(folder: str, result: str, steps: str) -> None:
     moments = {k: [t.flatten().tolist() for t in s.values() if isinstance(t, torch.Tensor)]
                for k, s in trainer.optimizers["loss"].state_dict()["state"].items()}
     history = [{k: v for k, v in r.items() if k != "seconds"} for r in trainer.history]
-    write_text_atomically(Path(result), json.dumps({"weights": weights, "moments": moments, "history": history}))
+    logged = [json.loads(line)["step"] for line in (Path(folder) / "metrics.jsonl").read_text().splitlines()]
+    write_text_atomically(Path(result), json.dumps({"weights": weights, "moments": moments, "history": history,
+                                                    "logged_steps": logged}))
 
 
 if __name__ == "__main__":

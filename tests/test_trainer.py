@@ -430,8 +430,18 @@ def test_small_models_train_on_one_thread_and_the_setting_is_restored(data):
         Trainer(large, torch.optim.SGD(large.parameters(), lr=0.1), data, 32, progress=False).fit(1)
         pinned = ThreadSpy(10)
         Trainer(pinned, torch.optim.SGD(pinned.parameters(), lr=0.1), data, 4, progress=False, threads=2).fit(1)
-        assert small.seen == [1, 1] and large.seen == [2] and pinned.seen == [2]
+        Trainer(small, torch.optim.SGD(small.parameters(), lr=0.1), data, 4, progress=False).train_step()
+        assert small.seen == [1, 1, 1] and large.seen == [2] and pinned.seen == [2]
         assert torch.get_num_threads() == 2, "fit gives the process its thread count back"
     finally:
         torch.set_num_threads(previous)
     assert default_threads(small, 4, torch.device("cpu")) == 1 and default_threads(small, 4, torch.device("meta")) is None
+
+
+def test_a_run_killed_before_its_first_checkpoint_starts_its_log_afresh(data, tmp_path):
+    (tmp_path / "metrics.jsonl").write_text('{"step": 50, "loss": 1.0}\n{"step": 1')  # a partial last line
+    trainer = make_trainer(make_vae(), data, tmp_path, log_every=2)
+    assert trainer.resume() == 0
+    trainer.fit(4)
+    steps = [json.loads(line)["step"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [2, 4]
