@@ -8,15 +8,12 @@ from contextlib import AbstractContextManager, contextmanager
 import torch
 from torch import Tensor, nn
 
-from gi_core.validation import check_module, check_positive_int, check_tensor
+from gi_core.validation import check_batch, check_callable, check_module, check_positive_int
 
 
 def _check_batched(fn: object, fn_name: str, x: object, batch_size: object) -> None:
-    if not callable(fn):
-        raise TypeError(f"{fn_name} must be callable, got {type(fn).__name__}")
-    check_tensor(x, "x")
-    if x.dim() == 0:
-        raise ValueError("x must have a first (batch) axis, got a 0-d tensor")
+    check_callable(fn, fn_name)
+    check_batch(x, "x")
     check_positive_int(batch_size, "batch_size")
 
 

@@ -30,7 +30,7 @@ import torch
 from gi_core.checkpoints import write_text_atomically
 from gi_core.runtime import device_name
 from gi_core.validation import (check_file_stem, check_instance, check_json, check_names, check_non_negative_int,
-                                check_path, check_real, check_seeds)
+                                check_path, check_real, check_seeds, check_str)
 
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "results"
 REFERENCE_DIR = RESULTS_DIR / "reference"
@@ -150,8 +150,7 @@ def summarize_runs(records: list[dict[str, Any]], metrics: Sequence[str], key: s
     std has ddof=1 (the spread of a few runs), 0 for a single run; metrics missing from a record are skipped.
     """
     check_names(metrics, "metrics")
-    if not isinstance(key, str):
-        raise TypeError(f"key must be a string, got {type(key).__name__}")
+    check_str(key, "key")
     for i, record in enumerate(records):
         if not isinstance(record, dict) or key not in record:
             raise ValueError(f"records[{i}] must be a dict with the key {key!r}, got {record!r:.80}")

@@ -23,8 +23,8 @@ import torch
 from gi_core.checkpoints import write_text_atomically
 from gi_core.results import ResultFileError, read_json
 from gi_core.runtime import default_device
-from gi_core.validation import (check_device, check_file_stem, check_instance, check_json, check_path, check_positive_int,
-                                check_str)
+from gi_core.validation import (check_callable, check_device, check_file_stem, check_instance, check_json, check_path,
+                                check_positive_int, check_str)
 
 RUNS_ROOT = Path.home() / ".cache" / "gi-book" / "runs"
 """Where the command-line experiments keep their finished runs and checkpoints (``--run-dir`` overrides it)."""
@@ -43,9 +43,9 @@ def load_or_run(run_dir: Path | None, name: str, run: Callable[[Path | None], Re
     read raises :class:`~gi_core.results.ResultFileError` naming the file (see the module's docstring).
     """
     check_file_stem(name, "name")
-    for function, label in ((run, "run"), (check, "check")):
-        if not callable(function) and not (label == "check" and function is None):
-            raise TypeError(f"{label} must be callable, got {type(function).__name__}")
+    check_callable(run, "run")
+    if check is not None:
+        check_callable(check, "check")
     if run_dir is None:
         return _record(run(None), name)
     run_dir = check_path(run_dir, "run_dir")

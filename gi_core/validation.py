@@ -12,6 +12,12 @@ import torch
 from torch import Tensor
 
 
+def _require_tensor(x: object, name: str) -> None:
+    """Raise unless ``x`` is a tensor (the type check every tensor check starts with)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+
+
 def check_tensor(x: object, name: str, ndim: int | Sequence[int] | None = None, finite: bool = True,
                  nonempty: bool = True) -> Tensor:
     """Return ``x`` if it is a floating tensor of the expected rank (non-empty, with finite values), else raise.
@@ -22,8 +28,7 @@ def check_tensor(x: object, name: str, ndim: int | Sequence[int] | None = None, 
     network outputs, so that a NaN reaches the loss, where the trainer's guard reports
     the step and the term (and no device synchronisation is spent per call).
     """
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    _require_tensor(x, name)
     if not torch.is_floating_point(x):
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
     if ndim is not None:
@@ -88,11 +93,18 @@ def check_array(x: Tensor | np.ndarray, name: str, ndim: int, finite: bool = Tru
     return array
 
 
+def check_label_array(y: Tensor | np.ndarray, name: str) -> np.ndarray:
+    """``y`` as a non-empty 1-D NumPy array of integer class labels (see :func:`check_array`), else raise."""
+    labels = check_array(y, name, 1)
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise TypeError(f"{name} must be integer class labels, got dtype {labels.dtype}")
+    return labels
+
+
 def check_same_shape(**tensors: Tensor) -> None:
     """Raise unless all named tensors have one shape."""
     for name, t in tensors.items():
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+        _require_tensor(t, name)
     shapes = {name: tuple(t.shape) for name, t in tensors.items()}
     if len(set(shapes.values())) > 1:
         listed = ", ".join(f"{name}={shape}" for name, shape in shapes.items())
@@ -102,8 +114,7 @@ def check_same_shape(**tensors: Tensor) -> None:
 def check_same_dtype(**tensors: Tensor) -> None:
     """Raise unless all named tensors have one dtype (the linear algebra does not mix precisions)."""
     for name, t in tensors.items():
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+        _require_tensor(t, name)
     dtypes = {name: t.dtype for name, t in tensors.items()}
     if len(set(dtypes.values())) > 1:
         listed = ", ".join(f"{name}={dtype}" for name, dtype in dtypes.items())
@@ -152,7 +163,7 @@ def check_real(value: object, name: str, minimum: float | None = None, maximum: 
 
 
 def check_non_negative_int(value: object, name: str) -> int:
-    """Raise unless ``value`` is an ``int`` (not a ``bool``) of at least 0; return it."""
+    """Raise unless ``value`` is an ``int`` or NumPy integer (not a ``bool``) of at least 0; return it as an ``int``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
     return int(value)
@@ -179,12 +190,16 @@ def check_sizes(values: object, name: str) -> tuple[int, ...]:
     return sizes
 
 
+def _is_items(values: object) -> bool:
+    """Whether ``values`` is a non-empty sequence that is not a string (the list a sequence check accepts)."""
+    return not isinstance(values, (str, bytes)) and isinstance(values, Sequence) and bool(values)
+
+
 def check_reals(values: object, name: str, length: int | None = None, minimum: float | None = None,
                 maximum: float | None = None, strict: bool = False) -> tuple[float, ...]:
     """Raise unless ``values`` is a non-empty sequence (of ``length`` entries, if given) of finite real numbers in
     the range of :func:`check_real`; return them as floats."""
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values or (
-            length is not None and len(values) != length):
+    if not _is_items(values) or (length is not None and len(values) != length):
         size = f"{length} " if length is not None else "a non-empty sequence of "
         raise ValueError(f"{name} must be {size}real numbers, got {values!r}")
     return tuple(check_real(v, f"{name}[{i}]", minimum, maximum, strict) for i, v in enumerate(values))
@@ -192,14 +207,14 @@ def check_reals(values: object, name: str, length: int | None = None, minimum: f
 
 def check_seeds(values: object, name: str) -> list[int]:
     """Raise unless ``values`` is a non-empty sequence of non-negative ``int`` seeds; return them as a list."""
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+    if not _is_items(values):
         raise ValueError(f"{name} must be a non-empty sequence of non-negative integers, got {values!r}")
     return [check_non_negative_int(value, f"{name}[{i}]") for i, value in enumerate(values)]
 
 
 def check_names(values: object, name: str) -> tuple[str, ...]:
     """Raise unless ``values`` is a non-empty sequence (not a string) of strings (metric names, labels); return them."""
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+    if not _is_items(values):
         raise ValueError(f"{name} must be a non-empty sequence of strings, got {values!r}")
     if bad := [value for value in values if not isinstance(value, str)]:
         raise TypeError(f"{name} must hold strings, got {bad[0]!r}")
@@ -211,6 +226,12 @@ def check_instance(value: object, kind: type | tuple[type, ...], name: str) -> N
     if not isinstance(value, kind):
         expected = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
         raise TypeError(f"{name} must be a {expected}, got {type(value).__name__}")
+
+
+def check_callable(value: object, name: str) -> None:
+    """Raise unless ``value`` is callable (a statistic, a run, a record check)."""
+    if not callable(value):
+        raise TypeError(f"{name} must be callable, got {type(value).__name__}")
 
 
 def check_path(value: object, name: str) -> Path:
@@ -241,9 +262,7 @@ def check_device(value: object, name: str) -> torch.device:
 
 def check_file_stem(value: object, name: str) -> str:
     """Raise unless ``value`` is a plain file stem: a non-empty string without path separators or blanks."""
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a string, got {type(value).__name__}")
-    if value in ("", ".", "..") or any(c in "/\\" or c.isspace() for c in value):
+    if check_str(value, name) in ("", ".", "..") or any(c in "/\\" or c.isspace() for c in value):
         raise ValueError(f"{name} must be a plain file stem (no path separators or blanks), got {value!r}")
     return value
 
@@ -267,8 +286,7 @@ def check_json(value: object, name: str) -> None:
 
 def check_linalg_dtype(x: Tensor, name: str) -> None:
     """Raise unless ``x`` is float32 or float64, the precisions of Cholesky, eigh and the solves."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    _require_tensor(x, name)
     if x.dtype not in (torch.float32, torch.float64):
         raise TypeError(f"{name} must be float32 or float64 (Cholesky, eigh and solves have no half precision), "
                         f"got {x.dtype}")
@@ -310,8 +328,7 @@ def check_semidefinite(cov: Tensor, name: str) -> None:
 
 def check_probability(p: float, name: str) -> None:
     """Raise unless ``p`` is a real number (or a one-element tensor) with ``0 <= p <= 1``."""
-    check_real(p, name)
-    if not 0.0 <= float(p) <= 1.0:
+    if not 0.0 <= check_real(p, name) <= 1.0:
         raise ValueError(f"{name} must lie in [0, 1], got {p}")
 
 
@@ -322,8 +339,7 @@ def broadcast_batch_shape(event_dims: int, **tensors: Tensor) -> torch.Size:
     """
     check_non_negative_int(event_dims, "event_dims")
     for name, t in tensors.items():
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+        _require_tensor(t, name)
     listed = ", ".join(f"{name}={tuple(t.shape)}" for name, t in tensors.items())
     for name, t in tensors.items():
         if t.dim() < event_dims:

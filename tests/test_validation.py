@@ -1,5 +1,6 @@
 """Tests for gi_core.validation: each check returns what it validated or raises naming the input."""
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -20,6 +21,14 @@ def test_check_positive_int_returns_the_value():
     for bad in (0, -3, 2.0, True, "4", None):
         with pytest.raises(ValueError, match=rf"^n must be a positive integer, got {bad!r}$"):
             check_positive_int(bad, "n")
+
+
+def test_check_positive_int_with_a_minimum():
+    assert check_positive_int(2, "num_classes", minimum=2) == 2
+    with pytest.raises(ValueError, match=r"^num_classes must be at least 2, got 1$"):
+        check_positive_int(1, "num_classes", minimum=2)
+    with pytest.raises(ValueError, match=r"^num_classes must be a positive integer, got 0$"):
+        check_positive_int(0, "num_classes", minimum=2)
 
 
 def test_check_sizes_returns_a_tuple_of_positive_ints():
@@ -46,8 +55,6 @@ def test_labels_are_checked_by_shape_and_dtype():
 
 
 def test_check_array_converts_tensors_and_checks_rank_and_values():
-    import numpy as np
-
     array = check_array(torch.tensor([[1.0, 2.0]]), "features", 2)
     assert isinstance(array, np.ndarray) and array.tolist() == [[1.0, 2.0]]
     assert check_array(np.array([0, 1, 1]), "labels", 1).tolist() == [0, 1, 1]
@@ -62,6 +69,20 @@ def test_check_array_converts_tensors_and_checks_rank_and_values():
     with pytest.raises(ValueError, match="features contains NaN or infinite values"):
         check_array(np.array([[np.nan]]), "features", 2)
     assert np.isnan(check_array(np.array([[np.nan]]), "features", 2, finite=False)).all()
+
+
+def test_check_label_array_wants_integer_labels():
+    import numpy as np
+
+    from gi_core.validation import check_label_array
+
+    assert check_label_array(torch.tensor([0, 2, 1]), "train_labels").tolist() == [0, 2, 1]
+    with pytest.raises(TypeError, match="^train_labels must be integer class labels, got dtype float64$"):
+        check_label_array(np.array([0.0, 1.0]), "train_labels")
+    with pytest.raises(TypeError, match="^y must be integer class labels, got dtype bool$"):
+        check_label_array(np.array([True, False]), "y")
+    with pytest.raises(ValueError, match=r"^y must have 1 dimension\(s\), got shape \(1, 2\)$"):
+        check_label_array(np.zeros((1, 2), dtype=int), "y")
 
 
 def test_check_same_dtype_lists_every_dtype():
@@ -102,6 +123,14 @@ def test_check_str_and_check_device_name_the_argument():
         check_device("gpu0", "device")
 
 
+def test_check_callable_names_the_type_it_got():
+    from gi_core.validation import check_callable
+
+    assert check_callable(len, "statistic") is None and check_callable(nn.Linear(2, 2), "fn") is None
+    with pytest.raises(TypeError, match=r"^run must be callable, got int$"):
+        check_callable(3, "run")
+
+
 def test_check_semidefinite_tolerates_rounding_and_singular_covariances():
     from gi_core.validation import check_semidefinite
 
@@ -123,7 +152,7 @@ def test_check_json_names_the_key_path_of_what_json_cannot_hold():
     with pytest.raises(ValueError, match=r"^metrics\['a'\]\[1\]\['b'\] is -inf: JSON has no NaN or infinity$"):
         check_json({"a": [0, {"b": float("-inf")}]}, "metrics")
     with pytest.raises(TypeError, match=r"^metrics\['a'\] is a ndarray: not JSON serializable$"):
-        check_json({"a": __import__("numpy").zeros(2)}, "metrics")
+        check_json({"a": np.zeros(2)}, "metrics")
     with pytest.raises(TypeError, match=r"^metrics has the key 1: JSON keys must be strings$"):
         check_json({1: 2.0}, "metrics")
 
@@ -141,6 +170,7 @@ def test_path_stem_seed_and_name_checks_return_what_they_validated():
         with pytest.raises(ValueError, match=r"^name must be a plain file stem"):
             check_file_stem(bad, "name")
     assert check_seeds((0, 2), "seeds") == [0, 2]
+    assert [type(seed) for seed in check_seeds([np.int64(3)], "seeds")] == [int]  # a seed drawn with NumPy
     for bad in ([], "01", [0, -1], [True], 3):
         with pytest.raises(ValueError, match=r"^seeds"):
             check_seeds(bad, "seeds")

@@ -17,8 +17,8 @@ from torch import Tensor
 
 from gi_core.data.images import DATASETS, ImageData, load_images
 from gi_core.data.transforms import frame_digits, prepare_digits
-from gi_core.validation import (check_choice, check_device, check_labels, check_non_negative_int, check_positive_int,
-                                check_tensor)
+from gi_core.validation import (check_choice, check_device, check_instance, check_labels, check_non_negative_int,
+                                check_positive_int, check_tensor)
 
 
 @dataclass(frozen=True)
@@ -42,8 +42,7 @@ class DATask:
             raise ValueError(f"channels must be 1 or 3, got {self.channels}")
         if self.usps_box is not None:
             check_positive_int(self.usps_box, "usps_box")
-        if not isinstance(self.balance_target, bool):
-            raise TypeError(f"balance_target must be a bool, got {type(self.balance_target).__name__}")
+        check_instance(self.balance_target, bool, "balance_target")
 
 
 TASKS = {
@@ -93,8 +92,7 @@ class DomainData:
         if len(set(shapes.values())) > 1:
             listed = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
             raise ValueError(f"the images of every split must have one shape (C, H, W), got {listed}")
-        if not isinstance(self.sources, dict):
-            raise TypeError(f"sources must be a dict, got {type(self.sources).__name__}")
+        check_instance(self.sources, dict, "sources")
 
 
 def load_domain_data(task: str, device: torch.device, profile: str | None = None, image_size: int = 28) -> DomainData:

@@ -31,7 +31,7 @@ from torch import Tensor
 from gi_core.data.files import (DatasetCorruptError, check_image_arrays, damage_report, read_info, read_npz,
                                  verify_checksum)
 from gi_core.runtime import current_profile
-from gi_core.validation import (check_choice, check_device, check_generator, check_labels, check_path,
+from gi_core.validation import (check_choice, check_device, check_generator, check_instance, check_labels, check_path,
                                 check_positive_int, check_sizes, check_str, check_tensor)
 
 DATA_ROOT_ENV = "GI_DATA_ROOT"
@@ -168,8 +168,7 @@ class ImageData:
         check_str(self.name, "name")
         check_choice(self.split, SPLITS, "split")
         check_str(self.source, "source")
-        if not isinstance(self.info, dict):
-            raise TypeError(f"info must be a dict, got {type(self.info).__name__}")
+        check_instance(self.info, dict, "info")
         spec = DATASETS.get(self.name)
         if spec is not None and tuple(self.x.shape[1:]) != spec.shape:
             raise ValueError(f"x must hold {self.name} images of shape (N, {', '.join(map(str, spec.shape))}), "

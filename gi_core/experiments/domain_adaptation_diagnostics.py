@@ -51,7 +51,7 @@ from gi_core.results import MissingResultError, format_mean_std, git_commit, rea
 from gi_core.runs import RUNS_ROOT, check_outputs, load_or_run
 from gi_core.runtime import current_profile
 from gi_core.validation import (check_choice, check_file_stem, check_instance, check_names, check_non_negative_int,
-                                check_path, check_positive_int, check_sizes)
+                                check_path, check_positive_int, check_sizes, check_str)
 
 
 def evaluate_stored_runs(plan: Plan, data: DomainData, run_dir: Path,
@@ -153,8 +153,7 @@ def highest(summary: dict[str, dict[str, list[float]]], labels: list[str], metri
     """The label among ``labels`` with the highest mean ``metric`` in a :func:`~gi_core.results.summarize_runs` table
     (the first such label on ties)."""
     check_names(labels, "labels")
-    if not isinstance(metric, str):
-        raise TypeError(f"metric must be a string, got {type(metric).__name__}")
+    check_str(metric, "metric")
     if missing := [label for label in labels if metric not in summary.get(label, {})]:
         raise ValueError(f"no metric {metric!r} for {missing} in the summary")
     return max(labels, key=lambda label: summary[label][metric][0])
@@ -221,7 +220,10 @@ def early_training_traces(configs: list[DAConfig], seed: int, stops: Sequence[in
     """:func:`early_training_trace` of each CDLM configuration of one task; writes ``results/<result_name>.json``
     with ``{"traces": {label: trace}}``."""
     check_non_negative_int(seed, "seed")
-    plan = [(config, [seed]) for config in configs] if isinstance(configs, list) else configs
+    if isinstance(configs, str) or not isinstance(configs, Sequence) or not configs \
+            or not all(isinstance(config, DAConfig) for config in configs):
+        raise TypeError(f"configs must be a non-empty sequence of DAConfig, got {configs!r:.80}")
+    plan = [(config, [seed]) for config in configs]
     task, start = single_task(plan), time.perf_counter()
     for config in configs:
         _trace_stops(config, stops)

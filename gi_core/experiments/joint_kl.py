@@ -35,7 +35,7 @@ from gi_core.runtime import current_profile, seed_everything
 from gi_core.optimizers import OptimizerSpec, make_optimizers
 from gi_core.trainer import Trainer
 from gi_core.validation import (check_batch, check_choice, check_instance, check_module, check_non_negative_int,
-                                check_positive_int, check_real, check_reals, check_sizes, check_tensor)
+                                check_positive_int, check_real, check_reals, check_sizes)
 
 RESULT = "joint_kl_full"
 
@@ -106,13 +106,6 @@ PLANS = {"quick": JointKLPlan(RingConfig(steps=5000), AVBConfig(steps=1500)), "f
 """The chapter's configurations per profile (full: 20,000 ring steps; 20 epochs of all 60,000 MNIST images)."""
 
 
-def _check_points(x: object, name: str) -> None:
-    """Raise unless ``x`` is a non-empty ``(N, 2)`` tensor of finite points (the ring is in the plane)."""
-    check_tensor(x, name, ndim=2)
-    if x.shape[1] != 2:
-        raise ValueError(f"{name} must hold 2-D points, shape (N, 2), got {tuple(x.shape)}")
-
-
 def ring_data(config: RingConfig, device: torch.device) -> tuple[Tensor, Tensor]:
     """The training points of the ring (on ``device``) and their mode labels (CPU), drawn with seed 0."""
     check_instance(config, RingConfig, "config")
@@ -125,7 +118,7 @@ def ring_trainers(config: RingConfig, x: Tensor, device: torch.device, progress:
     """The ALI/BiGAN and VAE trainers (same MLPs with LeakyReLU, Adam with ``adam_betas`` for every term), each
     model seeded with ``config.seed``; train them in this order."""
     check_instance(config, RingConfig, "config")
-    _check_points(x, "x")
+    check_batch(x, "x", shape=(2,))
 
     def adam(model: ALI | VAE) -> dict[str, torch.optim.Optimizer]:
         return make_optimizers(model, OptimizerSpec("adam", config.lr, betas=config.adam_betas))
@@ -158,7 +151,7 @@ def ring_scores(model: ALI | VAE, x: Tensor, config: RingConfig, n: int = 2000) 
     """Mode coverage of ``n`` samples (drawn with seed 1) and the same-mode rate of the reconstructions of the first
     ``n`` training points (:mod:`gi_core.metrics.mode_coverage`); samples and reconstructions on the CPU."""
     check_module(model, "model")
-    _check_points(x, "x")
+    check_batch(x, "x", shape=(2,))
     check_instance(config, RingConfig, "config")
     check_positive_int(n, "n")
     means = ring_means(config.modes, config.radius).to(x.device)

@@ -27,10 +27,6 @@ DISCRIMINATOR_LOSSES = ("standard", "hinge")
 GENERATOR_LOSSES = ("saturating", "non_saturating", "hinge")
 
 
-def _check_logits(logits: Tensor, name: str) -> None:
-    check_tensor(logits, name, finite=False)
-
-
 # --- losses on logits -------------------------------------------------------------------------
 
 
@@ -46,8 +42,8 @@ def discriminator_loss(real_logits: Tensor, fake_logits: Tensor, kind: str = "st
     ``"hinge"``: :math:`\mathbb E_q\max(0, 1-\ell) + \mathbb E_p\max(0, 1+\ell)`. Each sample set is
     averaged on its own, so the two classes weigh equally whatever the batch sizes.
     """
-    _check_logits(real_logits, "real_logits")
-    _check_logits(fake_logits, "fake_logits")
+    check_tensor(real_logits, "real_logits", finite=False)
+    check_tensor(fake_logits, "fake_logits", finite=False)
     check_choice(kind, DISCRIMINATOR_LOSSES, "discriminator loss kind")
     if kind == "standard":
         return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
@@ -64,7 +60,7 @@ def generator_loss(fake_logits: Tensor, kind: str = "non_saturating") -> Tensor:
       :math:`-\mathbb E_p\log\sigma(\ell) = \mathbb E_p\operatorname{softplus}(-\ell)`.
     - ``"hinge"``: :math:`-\mathbb E_p\,\ell`.
     """
-    _check_logits(fake_logits, "fake_logits")
+    check_tensor(fake_logits, "fake_logits", finite=False)
     check_choice(kind, GENERATOR_LOSSES, "generator loss kind")
     if kind == "saturating":
         return -F.softplus(fake_logits).mean()
@@ -145,7 +141,7 @@ def balanced_domain_accuracy(source_logits: Tensor, target_logits: Tensor) -> Te
     The logits have any shapes; a NaN logit counts as wrong (the loss on the same logits reaches the trainer's
     guard).
     """
-    _check_logits(source_logits, "source_logits")
-    _check_logits(target_logits, "target_logits")
+    check_tensor(source_logits, "source_logits", finite=False)
+    check_tensor(target_logits, "target_logits", finite=False)
     with torch.no_grad():
         return 0.5 * ((source_logits > 0).float().mean() + (target_logits < 0).float().mean())

@@ -35,6 +35,7 @@ from torch import Tensor
 from gi_core.maths.categorical import categorical_kl
 from gi_core.maths.exact_models import DiscreteGIModel, GIModel, check_gi_model
 from gi_core.maths.gaussians import kl_full_gaussians
+from gi_core.validation import check_choice
 
 # --- term names and forms -------------------------------------------------------------------
 
@@ -91,11 +92,6 @@ REVERSE_KL_CONSTANT_TERMS: tuple[str, ...] = ("-h_q(x)",)
 FORWARD_KL_CONSTANT_TERMS_FIXED_PRIOR: tuple[str, ...] = ("-h_p(z)",)
 
 
-def _check_form(form: str, forms: dict[str, tuple[str, ...]], which: str) -> None:
-    if form not in forms:
-        raise ValueError(f"unknown {which}-KL form {form!r}; choose one of {', '.join(forms)}")
-
-
 @dataclass(frozen=True)
 class FamilyForm:
     r"""How a model family uses one equation of seed 002, Ch. 4.
@@ -116,7 +112,7 @@ class FamilyForm:
         forms = {"reverse": REVERSE_KL_FORMS, "forward": FORWARD_KL_FORMS}
         if self.divergence not in forms:
             raise ValueError(f"divergence must be 'reverse' or 'forward', got {self.divergence!r}")
-        _check_form(self.form, forms[self.divergence], self.divergence)
+        check_choice(self.form, tuple(forms[self.divergence]), f"{self.divergence}-KL form")
         for name in ("kept", "dropped"):
             terms = getattr(self, name)
             if not isinstance(terms, tuple) or not all(isinstance(term, str) for term in terms):
@@ -183,7 +179,7 @@ def reverse_kl_terms(model: GIModel, form: str = "4.3") -> dict[str, Tensor]:
     (:data:`REVERSE_KL_CONSTANT_TERMS`).
     """
     check_gi_model(model)
-    _check_form(form, REVERSE_KL_FORMS, "reverse")
+    check_choice(form, tuple(REVERSE_KL_FORMS), "reverse-KL form")
     terms = dict(zip(REVERSE_KL_TERM_NAMES, model.reverse_terms()))
     return {name: terms[name] for name in REVERSE_KL_FORMS[form]}
 
@@ -196,7 +192,7 @@ def forward_kl_terms(model: GIModel, form: str = "4.7") -> dict[str, Tensor]:
     :math:`-h_p(z)` is constant when the prior is fixed (:data:`FORWARD_KL_CONSTANT_TERMS_FIXED_PRIOR`).
     """
     check_gi_model(model)
-    _check_form(form, FORWARD_KL_FORMS, "forward")
+    check_choice(form, tuple(FORWARD_KL_FORMS), "forward-KL form")
     terms = dict(zip(FORWARD_KL_TERM_NAMES, model.swapped().reverse_terms()))
     return {name: terms[name] for name in FORWARD_KL_FORMS[form]}
 

@@ -54,7 +54,7 @@ def grl_ramp(lambda_max: float, steps: int, gamma: float = 10.0) -> Callable[[in
     computed here to the last bit.
     """
     check_positive_int(steps, "steps")
-    grl_schedule(0.0, gamma)  # validates gamma
+    check_real(gamma, "gamma", minimum=0.0, strict=True)
     check_real(lambda_max, "lambda_max", minimum=0.0)
 
     def coefficient(step: int) -> float:

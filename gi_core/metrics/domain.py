@@ -22,6 +22,8 @@ from gi_core.data.domains import DomainData
 from gi_core.validation import (
     check_array,
     check_choice,
+    check_instance,
+    check_label_array,
     check_labels,
     check_non_negative_int,
     check_positive_int,
@@ -45,14 +47,9 @@ def _check_model(model: object, method: str) -> None:
         raise TypeError(f"model must be a DomainClassifier (with a {method} method), got {type(model).__name__}")
 
 
-def _check_data(data: object) -> None:
-    if not isinstance(data, DomainData):
-        raise TypeError(f"data must be a DomainData, got {type(data).__name__}")
-
-
-def _check_subsample(max_per_domain: int | None, seed: int) -> None:
+def _check_subsample(max_per_domain: int | None, seed: int, minimum: int = 1) -> None:
     if max_per_domain is not None:
-        check_positive_int(max_per_domain, "max_per_domain")
+        check_positive_int(max_per_domain, "max_per_domain", minimum=minimum)
     check_non_negative_int(seed, "seed")
 
 
@@ -89,9 +86,7 @@ def joint_error(
     parts = []
     for name, x, y in (("source", source_features, source_labels), ("target", target_features, target_labels)):
         features = check_array(x, f"{name}_features", 2).astype(np.float64, copy=False)
-        labels = check_array(y, f"{name}_labels", 1)
-        if not np.issubdtype(labels.dtype, np.integer):
-            raise TypeError(f"{name}_labels must be integer class labels, got dtype {labels.dtype}")
+        labels = check_label_array(y, f"{name}_labels")
         if labels.shape != (features.shape[0],):
             raise ValueError(f"{name}_labels must have shape ({features.shape[0]},), got {labels.shape}")
         labels = labels.astype(np.int64)
@@ -190,9 +185,7 @@ def a_distance(
                       for x, name in ((source_features, "source_features"), (target_features, "target_features")))
     if source.shape[1] != target.shape[1]:
         raise ValueError(f"source_features and target_features differ in width: {source.shape[1]} vs {target.shape[1]}")
-    _check_subsample(max_per_domain, seed)
-    if max_per_domain is not None and max_per_domain < 10:
-        raise ValueError(f"max_per_domain must be at least 10, got {max_per_domain}")
+    _check_subsample(max_per_domain, seed, minimum=10)
     rng = np.random.default_rng(seed)
     parts = []
     for name, data in (("source_features", source), ("target_features", target)):
@@ -245,7 +238,7 @@ def accuracy(predictions: Tensor, labels: Tensor) -> float:
 def predict_test_splits(model: DomainClassifier, data: DomainData) -> tuple[Tensor, Tensor]:
     """``model.predict`` on the target and then the source test split, CDLM's test-time noise fixed."""
     _check_model(model, "predict")
-    _check_data(data)
+    check_instance(data, DomainData, "data")
     with torch.random.fork_rng():  # every device's generator is restored afterwards
         torch.manual_seed(0)  # CDLM's test-time noise gamma2 * eps, fixed for a reproducible number
         return model.predict(data.target_test_x), model.predict(data.source_test_x)
@@ -259,7 +252,7 @@ def evaluate_method(model: DomainClassifier, data: DomainData) -> dict[str, floa
 
 def evaluation_features(model: DomainClassifier | None, data: DomainData) -> tuple[Tensor, Tensor]:
     """Source and target test images as CPU rows: the model's features (:meth:`embed`), or raw pixels for ``None``."""
-    _check_data(data)
+    check_instance(data, DomainData, "data")
     if model is None:
         return data.source_test_x.flatten(1).cpu(), data.target_test_x.flatten(1).cpu()
     _check_model(model, "embed")
@@ -294,7 +287,7 @@ def tsne_coordinates(model: DomainClassifier | None, data: DomainData, n_per_dom
     """
     from sklearn.manifold import TSNE
 
-    _check_data(data)
+    check_instance(data, DomainData, "data")
     if model is not None:
         _check_model(model, "embed")
     check_positive_int(n_per_domain, "n_per_domain")

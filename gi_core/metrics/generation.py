@@ -99,7 +99,7 @@ def classifier_outputs(classifier: FeatureClassifier, images: Tensor, batch_size
 def _check_probs(probs: Tensor) -> Tensor:
     check_tensor(probs, "probs", ndim=2)
     probs = probs.double()
-    if probs.shape[0] < 1 or probs.shape[1] < 2:
+    if probs.shape[1] < 2:
         raise ValueError(f"probs must have shape (N, K) with N >= 1 and K >= 2, got {tuple(probs.shape)}")
     if bool((probs < 0).any()):
         raise ValueError("probs must be non-negative")
@@ -146,9 +146,7 @@ def feature_statistics(features: Tensor) -> tuple[Tensor, Tensor]:
     The Gaussian fit of seed 002, Eq. 2.8 (computed by :func:`gi_core.maths.gaussians.batch_moments`, Eqs. 6.2–6.3).
     """
     check_tensor(features, "features", ndim=2)
-    if features.shape[0] < 2:
-        raise ValueError(f"features needs at least 2 rows to estimate a covariance, got shape {tuple(features.shape)}")
-    return batch_moments(features.detach().double())
+    return batch_moments(features.detach().double(), "features")
 
 
 def _check_moments(mean: Tensor, cov: Tensor, suffix: str) -> int:

@@ -16,7 +16,7 @@ from sklearn.preprocessing import StandardScaler
 from torch import Tensor
 
 from gi_core.batching import apply_in_batches, eval_mode
-from gi_core.validation import check_array, check_batch, check_module, check_positive_int, check_tensor
+from gi_core.validation import check_array, check_batch, check_label_array, check_module, check_positive_int, check_tensor
 
 
 def linear_probe_accuracy(
@@ -28,10 +28,8 @@ def linear_probe_accuracy(
 ) -> float:
     """Test accuracy in [0, 1] of a logistic-regression probe fitted on the training features (integer labels)."""
     x_train, x_test = check_array(train_features, "train_features", 2), check_array(test_features, "test_features", 2)
-    y_train, y_test = check_array(train_labels, "train_labels", 1), check_array(test_labels, "test_labels", 1)
+    y_train, y_test = check_label_array(train_labels, "train_labels"), check_label_array(test_labels, "test_labels")
     for split, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
-        if not np.issubdtype(y.dtype, np.integer):
-            raise TypeError(f"{split}_labels must be integer class labels, got dtype {y.dtype}")
         if x.shape[0] != y.shape[0]:
             raise ValueError(f"{split}_features and {split}_labels must have the same number of rows, "
                              f"got {x.shape[0]} and {y.shape[0]}")
@@ -48,10 +46,9 @@ def linear_probe_accuracy(
 def encode_means(encoder: torch.nn.Module, x: Tensor, batch_size: int = 1024) -> Tensor:
     """Posterior means E_q[z|x] of ``x`` in batches (converted to the dtype of the encoder's parameters), on the CPU."""
     check_module(encoder, "encoder")
-    check_batch(x, "x", shape=getattr(encoder, "input_shape", None))
-    check_positive_int(batch_size, "batch_size")
+    check_batch(x, "x", shape=getattr(encoder, "input_shape", None), finite=False)
     param = next(encoder.parameters())
-    with eval_mode(encoder):
+    with eval_mode(encoder):  # apply_in_batches checks the values of x and batch_size
         return apply_in_batches(lambda batch: encoder(batch.to(param.device, param.dtype))[0], x, batch_size)
 
 

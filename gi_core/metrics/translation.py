@@ -15,7 +15,7 @@ from gi_core.data.domains import DomainData
 from gi_core.metrics.domain import accuracy, evaluation_features, predict_test_splits
 from gi_core.metrics.representation import inactive_fraction, linear_probe_accuracy
 from gi_core.models.cdlm import CDLM
-from gi_core.validation import check_non_negative_int, check_positive_int
+from gi_core.validation import check_instance, check_non_negative_int, check_positive_int
 
 
 DIAGNOSIS_METRICS = ("target_accuracy", "source_accuracy", "untranslated_target_accuracy", "untranslated_source_accuracy",
@@ -25,8 +25,7 @@ DIAGNOSIS_METRICS = ("target_accuracy", "source_accuracy", "untranslated_target_
 def _check_inputs(model: object, data: object, function: str) -> None:
     if not isinstance(model, CDLM):
         raise TypeError(f"{function} needs a CDLM model, got {type(model).__name__}")
-    if not isinstance(data, DomainData):
-        raise TypeError(f"data must be a DomainData, got {type(data).__name__}")
+    check_instance(data, DomainData, "data")
 
 
 def translation_diagnosis(model: CDLM, data: DomainData, probe_size: int = 5000, seed: int = 0) -> dict[str, float]:
@@ -53,8 +52,7 @@ def translation_diagnosis(model: CDLM, data: DomainData, probe_size: int = 5000,
     Target labels measure; nothing is selected with them.
     """
     _check_inputs(model, data, "translation_diagnosis")
-    if check_positive_int(probe_size, "probe_size") < 10:
-        raise ValueError(f"probe_size must be at least 10, got {probe_size}")
+    check_positive_int(probe_size, "probe_size", minimum=10)
     check_non_negative_int(seed, "seed")
     generator = torch.Generator().manual_seed(seed)
     rows = torch.randperm(data.source_x.shape[0], generator=generator)[:probe_size].to(data.source_x.device)

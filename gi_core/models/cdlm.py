@@ -231,7 +231,8 @@ class CDLM(nn.Module):
         Source and target batches must have the same size (rows are paired by the modulation).
         """
         self._check_pairs(source_x, target_x)
-        check_batch(source_x, "source_x")  # the likelihood reads its values anyway: a NaN is refused under its name
+        # the likelihood refuses a non-finite x anyway (one host sync); this second sync names it source_x
+        check_batch(source_x, "source_x")
         check_labels(source_y, source_x.shape[0], "source_y")
         n = source_x.shape[0]
         mean, log_var, h = self.encode(torch.cat([source_x, target_x]))
@@ -332,8 +333,7 @@ def build_cdlm(
     shape = check_sizes(image_shape, "image_shape")
     if len(shape) != 3 or shape[1] != shape[2]:
         raise ValueError(f"image_shape must be (channels, side, side) (LeNet's images are square), got {shape}")
-    if check_positive_int(num_classes, "num_classes") < 2:
-        raise ValueError(f"num_classes must be at least 2, got {num_classes}")
+    check_positive_int(num_classes, "num_classes", minimum=2)
     features = LeNetFeatures(shape[0], shape[1])
     classifier = nn.Sequential(features, mlp([features.out_features, 100, 100, num_classes]))
     return CDLM(

@@ -30,8 +30,7 @@ class FeatureClassifier(nn.Module):
         super().__init__()
         check_module(body, "body")
         check_positive_int(features, "features")
-        if check_positive_int(num_classes, "num_classes") < 2:
-            raise ValueError(f"num_classes must be at least 2, got {num_classes}")
+        check_positive_int(num_classes, "num_classes", minimum=2)
         self.body = body
         self.head = nn.Linear(features, num_classes)
         self.input_shape = None if input_shape is None else check_sizes(input_shape, "input_shape")

@@ -136,8 +136,7 @@ def build_dann(in_channels: int = 1, image_size: int = 28, num_classes: int = 10
     ``num_classes``, domain discriminator 100 → ReLU → 1, and a reversal layer starting at ``coefficient``
     (0 with no schedule: a source-only network with the same parts).
     """
-    if check_positive_int(num_classes, "num_classes") < 2:
-        raise ValueError(f"num_classes must be at least 2, got {num_classes}")
+    check_positive_int(num_classes, "num_classes", minimum=2)
     features = LeNetFeatures(in_channels, image_size)
     return DANN(
         features,

@@ -45,7 +45,8 @@ from gi_core.nets.discriminators import JointDiscriminator, MLPCritic
 from gi_core.nets.encoders import MLPDecoder, MLPEncoder
 from gi_core.nets.resnets import ResNetDiscriminator, ResNetEncoder, ResNetGenerator, ResNetJointDiscriminator
 from gi_core.trainer import parameter_groups
-from gi_core.validation import check_batch, check_choice, check_module, check_positive_int, check_real, check_sizes
+from gi_core.validation import (check_batch, check_choice, check_module, check_positive_int, check_real, check_sizes,
+                                check_str)
 
 BETA_KINDS = ("vae", "wvae", "mmd", "jsvae")
 ZOO_KINDS = (*BETA_KINDS, "aae", "aim", "veegan", "ali", "alice")
@@ -66,8 +67,7 @@ class ZooEntry:
     beta: float = 1.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.label, str):
-            raise TypeError(f"label must be a string, got {type(self.label).__name__}")
+        check_str(self.label, "label")
         check_choice(self.kind, ZOO_KINDS, "model kind")
         check_real(self.beta, "beta", minimum=0.0, strict=True)
         if self.kind not in BETA_KINDS and self.beta != 1.0:

@@ -134,6 +134,7 @@ CASES: list[Case] = [
          skip={"name": LABEL}),
     Case("gi_core.validation.check_instance", lambda: {"value": Path("runs"), "kind": Path, "name": "value"},
          skip={"name": LABEL}),
+    Case("gi_core.validation.check_callable", lambda: {"value": nn.Linear(2, 2), "name": "value"}, skip={"name": LABEL}),
     Case("gi_core.validation.check_linalg_dtype", lambda: {"x": torch.rand(2, 2), "name": "x"},
          allow={f"x:{mutation}": "the check reads the dtype only; values and shapes are check_covariance's"
                 for mutation in ("nan", "inf", "empty", "rank", "size")},

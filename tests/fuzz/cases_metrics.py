@@ -17,6 +17,7 @@ from tests.toy_domains import toy_data
 M = "gi_core.metrics."
 PROTOCOL = "a Protocol: no implementation to call"
 SEED_ZERO = "0 is a seed like any other"
+LABEL = "the label its messages give the input: any string, only read when raising"
 
 
 @cache
@@ -131,9 +132,11 @@ CASES: list[Case] = [
     Case(M + "translation.translation_diagnosis", lambda: {"model": cdlm(), "data": data(), "probe_size": 12, "seed": 1},
          allow={"seed:zero": SEED_ZERO}),
     Case(M + "translation.representation_health", lambda: {"model": cdlm(), "data": data(), "max_per_domain": 8}),
-    # ----------------------------------------------------------------------- the check frechet_distance added
+    # ----------------------------------------------------------------------- the checks the metrics added
     Case("gi_core.validation.check_semidefinite", lambda: {"cov": torch.tensor([[2.0, 0.5], [0.5, 1.0]]), "name": "cov"},
-         skip={"name": "the label its messages give the input: any string, only read when raising"}),
+         skip={"name": LABEL}),
+    Case("gi_core.validation.check_label_array", lambda: {"y": labels(4), "name": "y"}, skip={"name": LABEL},
+         allow={"y:size": "any number of labels: the caller matches them to its features' rows"}),
 ]
 EXEMPT: dict[str, str] = {
     M + "domain.DomainClassifier": PROTOCOL,

@@ -23,6 +23,7 @@ import tempfile
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +212,7 @@ def mutants(case: Case) -> Iterator[tuple[str, str, bool, dict[str, Any]]]:
             yield argument, mutation, must_raise, kwargs
 
 
+@cache
 def _own_exceptions() -> tuple[type[BaseException], ...]:
     found = [ValueError, TypeError]
     for info in pkgutil.walk_packages(gi_core.__path__, "gi_core."):

@@ -314,6 +314,7 @@ Allowed inputs:
 - gi_core.metrics.representation.inactive_fraction activations:rank: (N, ...) takes any trailing shape: a leading axis of 1 is one row of N*U units
 - gi_core.metrics.representation.inactive_fraction activations:size: any number of units is valid
 - gi_core.metrics.translation.translation_diagnosis seed:zero: 0 is a seed like any other
+- gi_core.validation.check_label_array y:size: any number of labels: the caller matches them to its features' rows
 - gi_core.data.images.DatasetSpec subfolder:unknown: free text, shown in messages and records
 - gi_core.data.images.DatasetSpec source:unknown: free text, shown in messages and records
 - gi_core.data.images.DatasetSpec licence:unknown: free text, shown in messages and records

@@ -1,4 +1,4 @@
-"""Tiny inputs, allow reasons and networks shared by the fuzz cases of gi_core.nets and gi_core.models."""
+"""Tiny inputs, allow reasons and networks shared by the fuzz cases of gi_core.nets, gi_core.models and gi_core.maths."""
 
 from __future__ import annotations
 
