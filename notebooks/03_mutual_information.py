@@ -448,7 +448,7 @@ print("ours − thesis (*: beyond twice the combined spread)")
 zoo.difference_table(summary, reference["table"])
 
 # %% [markdown]
-# ### The three probe accuracies named in the task
+# ### Probe accuracies of three models beside the thesis's
 #
 # VAE $\beta=1$, WVAE $\beta=1$ and AIM: ours against the thesis's 87.86, 94.00 and 88.83.
 
