@@ -22,7 +22,7 @@
 # decoder is a neural network. This chapter derives the quantity that every model in the book
 # starts from, the **evidence lower bound** (ELBO), checks each step of the derivation numerically,
 # and trains a variational autoencoder (VAE) with it
-# {cite}`kingma2014vae,rezende2014stochastic`. The derivation follows seed 002 §2.2
+# {cite}`kingma2014vae,rezende2014stochastic`. The derivation follows Astorga (2021, §2.2)
 # {cite}`astorga2021gi`, the first part of the lecture notes {cite}`corro2023dl` and §2 of
 # {cite}`perez2021avda`; the notation is that of {doc}`../book/notation`.
 #
@@ -84,7 +84,7 @@ ctx = run_context()
 # \end{aligned}
 # $$ (elbo-bound)
 #
-# Averaged over the data, $\mathbb E_{q(x)}[\mathcal L(x)]$ is seed 002's Eq. 2.3–2.4; its negative is
+# Averaged over the data, $\mathbb E_{q(x)}[\mathcal L(x)]$ is Eq. 2.3–2.4 of Astorga (2021); its negative is
 # the VAE loss $\mathcal L^{\mathrm{VAE}}$.
 #
 # Jensen tells us *that* the bound holds but not *how loose* it is. Writing
@@ -167,13 +167,13 @@ fig.tight_layout()
 # D_{\mathrm{KL}}\big(q(z\mid x)\,\Vert\,p(z)\big) = \tfrac12\sum_{j=1}^{J}\big(\mu_j^2+\sigma_j^2-\log\sigma_j^2-1\big).
 # $$ (elbo-kl-closed)
 #
-# ```{admonition} Typo in seed 002, Eq. 2.5
+# ```{admonition} Typo in Astorga (2021), Eq. 2.5
 # :class: warning
 # The thesis prints $\sum_j \tilde\mu_j^2+\tilde\sigma_j^2-\log\tilde\sigma_j^2+1$. Integrating
 # $\log q - \log p$ per coordinate gives $-\tfrac12(1+\log\sigma_j^2) + \tfrac12(\mu_j^2+\sigma_j^2)$,
 # so the constant is $-1$, not $+1$, and the whole sum carries a factor $\tfrac12$, as in
 # {eq}`elbo-kl-closed`. With the printed form the KL of $q=p$ would be $2J$ instead of $0$.
-# (Seed 000, Eq. 2.9, writes $\sigma$ for $\sigma^2$ in the same formula.)
+# (Pérez Carrasco's (2021) Eq. 2.9 writes $\sigma$ for $\sigma^2$ in the same formula.)
 # ```
 #
 # The check: the closed form {eq}`elbo-kl-closed`, `torch.distributions`' own KL, and a Monte Carlo
@@ -204,7 +204,7 @@ print(f"closed form {closed:.4f} | torch.distributions {reference:.4f} | Monte C
 # **reparameterization** (pathwise) estimator writes $z=\mu+\sigma\odot\varepsilon$ with
 # $\varepsilon\sim\mathcal N(0,I)$ and differentiates through $f$:
 # $\nabla\mathbb E_q[f]=\mathbb E_\varepsilon[\nabla f(\mu+\sigma\odot\varepsilon)]$
-# {cite}`kingma2014vae,rezende2014stochastic`. (Seed 000, Eq. 3.11, prints $\mu+\sigma^2\odot\varepsilon$;
+# {cite}`kingma2014vae,rezende2014stochastic`. (Pérez Carrasco's (2021) Eq. 3.11 prints $\mu+\sigma^2\odot\varepsilon$;
 # the standard deviation, not the variance, multiplies the noise.) Both are unbiased; their variances
 # differ by orders of magnitude. For $f(z)=\lVert z - c\rVert^2$ the exact gradients are
 # $\nabla_\mu = 2(\mu-c)$ and $\nabla_{\log\sigma^2} = \sigma^2$.
@@ -250,7 +250,7 @@ fig.tight_layout()
 # mirrors it and outputs Bernoulli logits, so $\log p(x\mid z)$ is a sum of binary cross-entropies
 # computed on the logits. The images are binarized at 0.5 (a fixed binarization, so that $p(x)$ is a
 # proper probability mass function and the bounds below are comparable). The latent dimension is
-# $J=10$ as in seed 002, Table 6.4, and the loss is the negative $\beta$-ELBO
+# $J=10$ as in Table 6.4 of Astorga (2021), and the loss is the negative $\beta$-ELBO
 # {cite}`higgins2017betavae` with the KL term weighted by $\beta\in\{0.33, 1, 30\}$, the sweep of the
 # thesis. Reductions follow the book's convention: sum over pixels and latent coordinates, mean over
 # the batch. The `quick` profile trains on a 6,000-image subset shipped with the repository; `full`
@@ -299,7 +299,7 @@ for beta, m in metrics.items():
     print(f"{beta:>6} {m['test_elbo']:9.2f} {m['test_reconstruction']:13.2f} {m['test_kl']:7.2f} {m['probe_accuracy']:9.3f}")
 
 # %% [markdown]
-# The numbers bear out the trade-off of seed 002, Ch. 5: increasing $\beta$ lowers the rate (the KL,
+# The numbers bear out the trade-off of Astorga (2021, Ch. 5): increasing $\beta$ lowers the rate (the KL,
 # an upper bound on the information the codes carry about $x$), which costs reconstruction and, at
 # $\beta=30$, most of the linearly decodable class information. The assertions pin down that ordering.
 
@@ -373,7 +373,7 @@ fig.tight_layout()
 #
 # The `full` profile (`GI_PROFILE=full`, all 60,000 training images, 50 epochs) writes its metrics with
 # their provenance — configuration, seed, commit, device, wall time — to `results/elbo_full.json`, and
-# the cell below shows the stored run beside the numbers of seed 002, Table 6.4 (VAE rows, MNIST, $J=10$).
+# the cell below shows the stored run beside the numbers of Astorga's (2021) Table 6.4 (VAE rows, MNIST, $J=10$).
 # The thesis's setting differs from this chapter's (a ResNet encoder/decoder with spectral norm on
 # 32×32 inputs and an MSE reconstruction term instead of Bernoulli log-likelihoods), so its KL values
 # are on a different scale; what should carry over is the *ordering* across $\beta$.

@@ -20,7 +20,7 @@
 # $p(x,z)=p(z)\,p(x\mid z)$ and the inference joint $q(x,z)=q(x)\,q(z\mid x)$. If the two joints are
 # equal, their marginals and conditionals are equal too ({doc}`../book/notation`), so the model
 # generates like the data ($p(x)=q(x)$), encodes into the prior ($q(z)=p(z)$) and its encoder is the
-# decoder's posterior. The argument of seed 002, Ch. 3–4 {cite}`astorga2021gi` is that the models of
+# decoder's posterior. The argument of Astorga (2021, Ch. 3–4) {cite}`astorga2021gi` is that the models of
 # the GI zoo differ by **which divergence between the joints they minimise** and by **which terms of
 # its decomposition they keep, drop or replace**. This chapter writes out both KL divergences term by
 # term, checks every decomposition exactly (discrete tables) and in closed form (linear-Gaussian
@@ -101,14 +101,14 @@ ctx = run_context()
 # \end{aligned}
 # $$ (joint-4-5)
 #
-# These are seed 002, Eq. 4.2–4.5. $h_q(x)$ is the entropy of the data: no parameter changes it. Without
+# These are Eq. 4.2–4.5 of Astorga (2021). $h_q(x)$ is the entropy of the data: no parameter changes it. Without
 # it, {eq}`joint-4-3` is the negative ELBO averaged over the data (β-VAE weights its last term, AVB
 # estimates it adversarially), and {eq}`joint-4-5` is the form of AAE, WAE and InfoVAE, which replace
 # $D_{\mathrm{KL}}(q(z)\Vert p(z))$ by an adversarial or MMD estimate and leave out $I_q(x,z)$.
 #
 # ## The forward KL, term by term
 #
-# Exchanging the roles of $q$ and $p$ and of $x$ and $z$ gives seed 002, Eq. 4.6–4.9:
+# Exchanging the roles of $q$ and $p$ and of $x$ and $z$ gives Eq. 4.6–4.9 of Astorga (2021):
 #
 # $$
 # \begin{aligned}
@@ -193,7 +193,7 @@ print("constant under a new encoder:", REVERSE_KL_CONSTANT_TERMS, "| constant un
 # $q(z\mid x)=\mathcal N(Bx+b,S_{z|x})$, both joints are Gaussian over $(x,z)$; marginals and conditionals
 # follow from Schur complements, entropies are $\tfrac12\log\det(2\pi e S)$, and every expectation of a
 # log-density is a Gaussian cross-entropy. The totals come from the KL between the two joint Gaussians
-# (seed 002, Eq. 6.4).
+# (Astorga 2021, Eq. 6.4).
 
 # %% tags=["decomposition-check", "nbval-ignore-output"]
 worst = max(largest_decomposition_error(GaussianGIModel.random(data_dim=3, latent_dim=2, generator=generator))
@@ -214,7 +214,7 @@ for family, use in MODEL_FAMILIES.items():
 # %% [markdown]
 # ## The symmetric KL
 #
-# Reference-based VAEs {cite}`ruiz2019refvae` (seed 001, App. A.1, Eq. 10–13) minimise the sum of both
+# Reference-based VAEs {cite}`ruiz2019refvae` (App. A.1, Eq. 10–13) minimise the sum of both
 # directions. Writing $r(x,z) = \log q(x,z) - \log p(x,z)$,
 #
 # $$
@@ -257,7 +257,7 @@ print(f"symmetric KL: closed form {exact:.4f}, E_q[r] - E_p[r] = {estimate:.4f} 
 # $$ (joint-dstar)
 #
 # and at this optimum the GAN value is $\mathbb E_q\log D^* + \mathbb E_p\log(1-D^*) = -\log 4 + 2\,\mathrm{JS}(q\Vert p)$
-# {cite}`goodfellow2014gan` (the lecture notes {cite}`corro2023dl`, part 2; seed 002, Eq. 2.1–2.2 with
+# {cite}`goodfellow2014gan` (the lecture notes {cite}`corro2023dl`, part 2; Astorga 2021, Eq. 2.1–2.2 with
 # $f(y)=\log\sigma(y)$, $g(y)=\log(1-\sigma(y))$). The first identity is the **density-ratio trick**
 # behind AVB and the symmetric-KL discriminators; the second says that a GAN whose discriminator is
 # optimal minimises the Jensen–Shannon divergence. Both are checked below: exactly on discrete
@@ -337,7 +337,7 @@ fig.tight_layout()
 #
 # ### ALI/BiGAN against a VAE on a ring of Gaussians
 #
-# ALI/BiGAN {cite}`dumoulin2017ali,donahue2017bigan` (seed 002, Eq. 4.1) has no likelihood term at all: a
+# ALI/BiGAN {cite}`dumoulin2017ali,donahue2017bigan` (Astorga 2021, Eq. 4.1) has no likelihood term at all: a
 # discriminator $D(x,z)$ separates inference pairs $(x,\tilde z\sim q(z\mid x))$ from generative pairs
 # $(\tilde x\sim p(x\mid z), z\sim p(z))$, and the encoder and decoder are trained to make the two
 # indistinguishable. With an optimal discriminator this minimises $\mathrm{JS}(q(x,z)\Vert p(x,z))$, a
@@ -402,7 +402,7 @@ assert ring_results["ALI/BiGAN"]["same_mode_reconstruction"] > 0.5  # far above 
 # ALICE {cite}`li2017alice` fixes by adding the reconstruction terms back. Its samples cover all eight modes. The VAE with a
 # unimodal prior and a 2-D latent space must map the eight separated clusters onto one Gaussian blob,
 # and its decoder, trained through a reconstruction term, sends much of the prior's mass to points
-# *between* the modes, filling the inside of the ring (seed 002, Fig. 3.5 makes the same point for a
+# *between* the modes, filling the inside of the ring (Astorga's (2021) Fig. 3.5 makes the same point for a
 # unimodal prior); its reconstructions, on the other hand, are essentially perfect.
 #
 # ### AVB: the KL of the ELBO replaced by a discriminator
@@ -466,7 +466,7 @@ assert avb_results["VAE"]["test_elbo_exact_kl"] > avb_results["AVB"]["test_elbo_
 #
 # The `full` profile (20,000 steps on the ring; all 60,000 MNIST images for 20 epochs, 9,360 steps, for
 # AVB and its VAE reference) stores its numbers with provenance in `results/joint_kl_full.json`; the
-# cell shows the stored run. Seed 002 reports no numbers for these two experiments, so there is no
+# cell shows the stored run. Astorga (2021) reports no numbers for these two experiments, so there is no
 # column to compare with; the thesis's Table 6.4 (next chapter) has ALI on MNIST.
 
 # %% tags=["nbval-ignore-output"]

@@ -17,7 +17,7 @@
 # # The mutual-information view and the GI model zoo
 #
 # The previous chapter sorted generative-inference models by the divergence between the joints
-# $q(x,z)$ and $p(x,z)$ that they minimise. Seed 002, Ch. 5–6 {cite}`astorga2021gi` sorts them a second
+# $q(x,z)$ and $p(x,z)$ that they minimise. Astorga (2021, Ch. 5–6) {cite}`astorga2021gi` sorts them a second
 # way: every loss that has a likelihood term is a **bound on a mutual information**, either $I_q(x,z)$
 # of the inference joint or $I_p(x,z)$ of the generative one, loosened by a model-specific
 # **restriction**. The view makes a prediction that we test at the end of the chapter on MNIST: models
@@ -27,7 +27,7 @@
 # The chapter derives the bounds and checks every identity exactly, builds the estimator
 # $\tilde I_q$ that the thesis reports and shows where it breaks, then trains the zoo (VAE, WVAE,
 # InfoVAE-MMD and JS-VAE at three restriction weights, AAE, AIM, VEEGAN, ALI and ALICE) on shared
-# networks and reproduces seed 002, Table 6.4.
+# networks and reproduces Astorga's (2021) Table 6.4.
 
 # %%
 import os
@@ -73,7 +73,7 @@ sns.set_theme(style="whitegrid", context="notebook")
 # %% [markdown]
 # ## Two mutual informations
 #
-# Each joint has its own mutual information (seed 002, Eq. 5.1),
+# Each joint has its own mutual information (Astorga 2021, Eq. 5.1),
 #
 # $$
 # I_r(x,z) = D_{\mathrm{KL}}\big(r(x,z)\,\Vert\,r(x)\,r(z)\big)
@@ -329,7 +329,7 @@ assert tradeoff["KL(p(z) || q(z)) (nats)"].iloc[0] > 1.0 > tradeoff["KL(p(z) || 
 #
 # All models share one encoder $q(z\mid x)$ (a diagonal Gaussian with bounded log-variance) and one
 # decoder $p(x\mid z)$ ending in $\tanh$; images are MNIST digits resized to $32\times32$ and mapped to
-# $[-1, 1]$ (seed 002 §6.3). The objectives, written in {mod}`gi_core.models.zoo`, are
+# $[-1, 1]$ (Astorga 2021, §6.3). The objectives, written in {mod}`gi_core.models.zoo`, are
 #
 # | model | encoder + decoder minimise | bounds |
 # |---|---|---|
@@ -489,7 +489,7 @@ plt.show()
 # %% [markdown]
 # ### Checking the qualitative claims
 #
-# The thesis's conclusions (seed 002, end of Ch. 6) that can be tested on our runs, each computed on the
+# The thesis's conclusions (Astorga 2021, end of Ch. 6) that can be tested on our runs, each computed on the
 # stored table and, for reference, on the thesis's own numbers:
 #
 # 1. **Marginal matchers represent better than the VAE**: mean probe accuracy of WVAE, MMD and JS-VAE at

@@ -23,16 +23,16 @@
 #
 # This chapter derives why that can work at all, the bound of Ben-David et al.
 # {cite}`bendavid2007analysis,bendavid2010theory` as presented in the lecture notes of Corro and Sebag
-# {cite}`corro2023dl` (seed 004, Part 3), turns the bound into an objective, DANN and its gradient
+# (2023, Part 3) {cite}`corro2023dl`, turns the bound into an objective, DANN and its gradient
 # reversal layer {cite}`ganin2015unsupervised,ganin2016dann`, and then builds a generative-inference
 # model for the same task, the cross-domain latent modulation (CDLM) of Hou et al.
-# {cite}`hou2021cdlm` (seed 003). CDLM is a VAE whose reparameterization noise is replaced by the
+# (2021) {cite}`hou2021cdlm`. CDLM is a VAE whose reparameterization noise is replaced by the
 # *other* domain's representation, so it reuses every piece of the previous chapters: an encoder
 # $q(z\mid x)$, a decoder $p(x\mid z)$, a KL to the prior and an adversarial term. Pérez Carrasco's
-# thesis {cite}`perez2021avda` (seed 000) follows the same programme with a class-conditional
+# (2021) thesis {cite}`perez2021avda` follows the same programme with a class-conditional
 # mixture prior.
 #
-# Every identity is checked on the page; the experiments reproduce seed 003's Table 2 on
+# Every identity is checked on the page; the experiments reproduce Table 2 of Hou et al. (2021) on
 # MNIST→USPS as far as a CPU allows, and say where they do not.
 
 # %%
@@ -100,7 +100,7 @@ F64 = torch.float64
 #
 # We see labelled samples of the source $\mathcal D_S$ and unlabelled samples of the target $\mathcal
 # D_T$. How far apart are the two input distributions, *as far as a class $\mathcal H$ of classifiers can
-# tell*? The $\mathcal H$-divergence (seed 004 §3.3) is
+# tell*? The $\mathcal H$-divergence (Corro and Sebag 2023, §3.3) is
 #
 # $$
 # d_{\mathcal H}(\mathcal D_S,\mathcal D_T) = 2\sup_{h\in\mathcal H}\big|\Pr_{\mathcal D_S}[h(x)=1]-\Pr_{\mathcal D_T}[h(x)=1]\big| .
@@ -114,7 +114,7 @@ F64 = torch.float64
 # d_{\mathcal H} = 2\Big(1-\min_{h\in\mathcal H}\big[\Pr_{\mathcal D_S}[h(x)=0]+\Pr_{\mathcal D_T}[h(x)=1]\big]\Big),
 # $$
 #
-# seed 004's proposition: with sample frequencies in place of probabilities, the divergence is measured by
+# the proposition of Corro and Sebag (2023): with sample frequencies in place of probabilities, the divergence is measured by
 # how well a *domain classifier* in $\mathcal H$ separates the two samples.
 #
 # **The bound.** Let $h^*$ minimise the combined risk, $\lambda^* = \varepsilon_S(h^*)+\varepsilon_T(h^*)$.
@@ -135,10 +135,10 @@ F64 = torch.float64
 # so the difference of the two disagreements is at most half the $\mathcal H\Delta\mathcal H$-divergence.
 # The target risk is small when the source risk is, when no classifier of the class can tell the domains
 # apart, and when *some* classifier does well on both (small $\lambda^*$). The first two are under our
-# control; the third is an assumption. With finite samples, complexity terms are added: seed 004 writes the
-# first as $C\sqrt{\frac4n(d\log\frac2d+\log\frac4\delta)}$, which is a transcription slip for
+# control; the third is an assumption. With finite samples, complexity terms are added: Corro and Sebag (2023)
+# write the first as $C\sqrt{\frac4n(d\log\frac2d+\log\frac4\delta)}$, which is a transcription slip for
 # $\sqrt{\frac4n(d\log\frac{2en}{d}+\log\frac4\delta)}$ (Ganin et al. 2016, Thm. 2, following
-# Ben-David et al.), with $d$ the VC dimension. Seed 003 Eq. 23 writes the divergence term as
+# Ben-David et al.), with $d$ the VC dimension. Eq. 23 of Hou et al. (2021) writes the divergence term as
 # $\hat d_{\mathcal H}(X_s,X_t)$, without the $\tfrac12$ and the symmetric-difference class; we keep the form
 # of Ben-David et al. (2010), which is the one proved above.
 #
@@ -314,7 +314,7 @@ assert (grl_errors.to_numpy() < 1e-12).all()
 # %% [markdown]
 # **Schedules.** Early in training the domain classifier is noisy, and a full reversed gradient would
 # scramble the features before they learn the labels. Ganin et al. raise the coefficient from 0 with the
-# training progress $p\in[0,1]$ and anneal the learning rate (seed 004 §3.4):
+# training progress $p\in[0,1]$ and anneal the learning rate (Corro and Sebag 2023, §3.4):
 #
 # $$
 # \lambda_p = \frac{2}{1+e^{-10p}}-1 = \tanh(5p),\qquad \mu_p = \frac{\mu_0}{(1+10p)^{0.75}},\quad \mu_0=0.01 .
@@ -343,7 +343,7 @@ assert abs(dann_learning_rate(1.0) - 0.01 / 11**0.75) < 1e-15
 # source and 64 target images per step, SGD with momentum 0.9 and the two schedules above. *Source only*
 # is the same network with $\lambda=0$ (its domain classifier trains, but no gradient reaches the
 # features) and *target only* trains it on the labelled target training images: the lower and upper
-# reference points of seed 003's Table 2.
+# reference points of Table 2 in Hou et al. (2021).
 #
 # **Selection rule.** Every model is the *last iterate* after a fixed number of steps, evaluated once on
 # the target test split. No checkpoint, early stop or hyperparameter is chosen with target labels; the
@@ -380,7 +380,7 @@ assert float(quick_models["dann"].grl.coefficient) > 0.99 and float(quick_models
 # $(\mu,\sigma)$ of $q(z\mid x)$ and to a *deep representation* $h=\mathrm{sigmoid}(W_hh'+b_h)\in(0,1)^d$ of
 # the latent's dimension, $h'$ being the last convolutional layer. The reparameterization
 # $z=\mu+\sigma\odot\varepsilon$ is changed so that each domain's noise is the *other* domain's
-# representation plus a little Gaussian noise (seed 003, Eq. 1–2):
+# representation plus a little Gaussian noise (Hou et al. 2021, Eq. 1–2):
 #
 # $$
 # \ddot z_{st} = \mu_s+\sigma_s\odot(\gamma_1h_t+\gamma_2\varepsilon),\qquad
@@ -626,7 +626,7 @@ plt.show()
 # `results/da_mnist_usps_releases.json`, `results/da_mnist_usps_framed_releases.json`,
 # `results/da_mnist_usps_framed_reverse_validation.json`, `results/da_mnist_usps_framed_bound_terms.json`
 # and the CDLM diagnoses in `results/da_*_translation.json` and `results/da_*_early_trace.json`.
-# Seed 003's numbers
+# Hou et al.'s (2021) numbers
 # (`results/reference/seed003_table_2.json`) are single values: the paper reports no spread, and its
 # baseline rows are quoted from other papers, with other networks and preprocessing.
 
@@ -664,7 +664,7 @@ pd.concat({name: accuracy_table(task) for task, name in (("usps_mnist", "USPS→
 # ### The digits' framing
 #
 # MNIST's digits were scaled into a 20×20 box and centred in a 28×28 frame when the dataset was built
-# {cite}`lecun1998mnist`; USPS's 16×16 digits fill their frame. Resized to 28×28, as seed 003 does,
+# {cite}`lecun1998mnist`; USPS's 16×16 digits fill their frame. Resized to 28×28, as Hou et al. (2021) do,
 # a USPS digit is therefore about 40 % taller than an MNIST digit and its strokes are thicker.
 # {func}`gi_core.data.transforms.ink_extent` measures this on the images alone (rows and columns with a
 # pixel above 0.3). The `_framed` tasks shrink USPS digits into MNIST's 20×20 box instead
@@ -714,7 +714,7 @@ pd.concat({name: accuracy_table(task) for task, name in (
 # - the raw-pixel A-distance falls from 1.96 to 1.63, and DANN's features now come out at 1.60
 #   (source only's stay at 1.99): the reversal can align the domains once a digit is the same size in both.
 #
-# Framing also explains why seed 003's source-only baseline (0.634, quoted from another paper with its
+# Framing also explains why Hou et al.'s (2021) source-only baseline (0.634, quoted from another paper with its
 # own preprocessing) sits so far below ours. It also accounts for most of what DANN gained on
 # USPS→MNIST before framing (0.560 → 0.764): framing alone takes source only to 0.774.
 #
@@ -727,7 +727,7 @@ pd.concat({name: accuracy_table(task) for task, name in (
 # | USPS→MNIST | 0.784 ± 0.034 | 0.774 ± 0.021 | within the spread |
 #
 # In both directions the reversal costs source accuracy (0.959 against 0.985, and 0.904 against 0.949),
-# while the A-distance shows that the alignment happens. Seed 003's own DANN figures (0.774 and 0.833) sit
+# while the A-distance shows that the alignment happens. Hou et al.'s (2021) own DANN figures (0.774 and 0.833) sit
 # on the same side of 0.90. The {doc}`appendix <04b_domain_adaptation_diagnostics>` measures why, and how
 # strong the reversal should be.
 
@@ -785,12 +785,12 @@ plt.show()
 # **Source only and target only land where they should.**
 #
 # - Source only reaches 0.806 ± 0.016 on USPS resized to 28×28 and 0.930 ± 0.003 with the digits framed
-#   like MNIST's (seed 003 quotes 0.634).
+#   like MNIST's (Hou et al. (2021) quote 0.634).
 # - On MNIST-M it reaches 0.519, which is Ganin et al.'s source-only figure for this network (about 0.52).
-# - Target only reaches 0.949 ± 0.002, against seed 003's 0.980. That is after 4.3 epochs, and on the
+# - Target only reaches 0.949 ± 0.002, against the 0.980 of Hou et al. (2021). That is after 4.3 epochs, and on the
 #   differently smoothed ESL release of the USPS training images.
 #
-# **DANN on MNIST→USPS: the gap to 0.90 taken apart.** With seed 003's preprocessing, DANN ends at
+# **DANN on MNIST→USPS: the gap to 0.90 taken apart.** With the preprocessing of Hou et al. (2021), DANN ends at
 # 0.579 ± 0.126 (seeds 0.712, 0.461 and 0.566), *below* source only. Neither capping the reversal at
 # $\lambda_{\max}=0.3$ (0.689, one seed) nor training 2.5 times longer (0.704 after 10 000 steps) changes
 # that. The section on framing above and the {doc}`appendix <04b_domain_adaptation_diagnostics>` take
@@ -809,7 +809,7 @@ plt.show()
 # With that label-free choice DANN reaches **0.891 ± 0.009**, one point short of the 0.90 this book set
 # as a target; the setting it could not tell apart from it ($\lambda_{\max}=0.1$) reaches 0.928 ± 0.005
 # but barely aligns anything. On this pair source only is already at 0.930, two points under the
-# target-only bound, and every alignment we measured costs more than it gains. Seed 003's own DANN number
+# target-only bound, and every alignment we measured costs more than it gains. Hou et al.'s (2021) own DANN number
 # is 0.774.
 #
 # The implementation is not the suspect:
@@ -823,7 +823,7 @@ plt.show()
 # Ganin et al.'s 0.767 there would need still longer training than a 2-core CPU allowed. The runs are
 # resumable, and the GPU command is in the README.
 #
-# **CDLM is far from seed 003's 0.961.**
+# **CDLM is far from the 0.961 of Hou et al. (2021).**
 #
 # - **The literal update rules fail, as predicted.** After 4 000 steps the reconstruction of the literal
 #   run has only come down to 131 nats (the book variant's: 52–56). Digits of both domains are classified
@@ -831,16 +831,16 @@ plt.show()
 # - **The book variant learns to translate.** Its classifier labels source digits through their
 #   translations at 0.935–0.968.
 # - **Target digits are often translated into source digits of the wrong class.** Accuracy is
-#   0.472 ± 0.058 with seed 003's preprocessing, 0.804 ± 0.014 with framed digits (0.836 on the matching
+#   0.472 ± 0.058 with the preprocessing of Hou et al. (2021), 0.804 ± 0.014 with framed digits (0.836 on the matching
 #   release) and 0.845 ± 0.004 with the encoder kept alive ($\mu_0=0.001$). That is below framed source only
 #   (0.930) in every setting we ran, with a weaker reversal (0.881 with $\lambda_{\max}=0.1$, one seed)
 #   or none (0.848), and with a 256-dimensional latent (0.875, one seed). On USPS→MNIST (framed) CDLM
 #   reaches 0.780 ± 0.004 (three seeds), level with source only (0.774 ± 0.021) and DANN
-#   (0.784 ± 0.034), and 0.729 with $\mu_0=0.001$ (one seed); seed 003 reports 0.983.
+#   (0.784 ± 0.034), and 0.729 with $\mu_0=0.001$ (one seed); Hou et al. (2021) report 0.983.
 # - **On MNIST→MNIST-M the collapse is explained, the adaptation still fails** (one seed each). With
 #   Ganin's rate the encoder dies in its first ten steps and $h$ is one constant vector, so every digit
 #   gets the same class (0.113). With $\mu_0=0.001$ the model trains (0.951 on source digits through
-#   their translations) but scores 0.255 on MNIST-M, half of source only. Seed 003 reports 0.987.
+#   their translations) but scores 0.255 on MNIST-M, half of source only. Hou et al. (2021) report 0.987.
 #
 # The diagnosis of {ref}`cdlm-errors` takes the gap apart: Ganin's rate kills most of the encoder within
 # ten steps, and in every run the classifier inside CDLM does better on the raw target digit than on its
@@ -848,7 +848,7 @@ plt.show()
 #
 # **A CDLM target of 0.95, which this book set itself, is the target-only bound of this setting.** A
 # network of the same architecture trained on all 7 291 labelled USPS training images reaches
-# 0.950 ± 0.003 on the reported test release (0.952 on the release it trained on). Seed 003's CDLM
+# 0.950 ± 0.003 on the reported test release (0.952 on the release it trained on). Hou et al.'s (2021) CDLM
 # (0.961) stays below its own target-only row (0.980) too, at 98 % of it; at that ratio CDLM would score
 # about 0.93 here. Reaching 0.95 would mean doing as well without target labels as with them. What this
 # reproduction has to account for is the gap from 0.845 ± 0.004 to about 0.93, not the last two points; the

@@ -17,8 +17,8 @@
 # # Domain adaptation: diagnostics of the reproduction
 #
 # This appendix holds the diagnoses behind the numbers of
-# {doc}`the domain-adaptation chapter <04_domain_adaptation>`: why DANN and CDLM fall short of seed 003's
-# Table 2 on MNIST→USPS, measured on the stored full-profile runs. It checks the substitute release of the
+# {doc}`the domain-adaptation chapter <04_domain_adaptation>`: why DANN and CDLM fall short of Table 2
+# in Hou et al. (2021) on MNIST→USPS, measured on the stored full-profile runs. It checks the substitute release of the
 # USPS training images and the label shift between the domains, chooses the strength of the reversal by
 # reverse validation and measures the terms of the Ben-David bound, and takes CDLM's target errors apart
 # (the translation of target digits, dead encoder units in the first training steps, the size of the first
@@ -94,7 +94,7 @@ release_table("mnist_usps")
 # on the release it was adapted to and 0.579 ± 0.126 on torchvision's, and its worst seed drops from
 # 0.682 to 0.461. The adapted features are tuned to the smoothing of the images they were aligned
 # with. Part of the gap is therefore an artefact of the substitute training file, which
-# seed 003 did not have to use. But only part: on the matching release DANN is still ten points *below*
+# Hou et al. (2021) did not have to use. But only part: on the matching release DANN is still ten points *below*
 # source only.
 #
 # With the digits framed like MNIST's (the chapter's `_framed` tasks), the same check:
@@ -211,7 +211,7 @@ for run in terms["metrics"]["runs"] + reverse["metrics"]["runs"]:
 #
 # **Framed MNIST→USPS leaves DANN little to gain.** Source only is at 0.930 and the target-only bound of
 # this network at 0.950: two points of headroom. The settings that align the features measurably (0.3 and
-# 1) lose four to seven points. Seed 003's table shows a large DANN gain (0.634 → 0.774) over a
+# 1) lose four to seven points. The table of Hou et al. (2021) shows a large DANN gain (0.634 → 0.774) over a
 # source-only baseline quoted from another paper with other preprocessing. Our unframed source only
 # (0.806) already beats that DANN figure, and framing adds twelve points more.
 #
@@ -349,8 +349,8 @@ assert live_traces[f"μ0 = {BOOK_CDLM_LR:g}"][-1]["inactive_units"] < 0.2
 # 0.9, a few such steps push the pre-activation of most units of the last convolution below zero for
 # every input. A ReLU unit that is 0 on every input gets no gradient for its own weights; only the layer
 # below can bring it back, and that is slow: 88 % (MNIST→USPS) and 80 % (MNIST-M) of the units are still
-# dead after 300 steps, 32–63 % and 74 % after 4 000. Seed 003 gives no
-# learning rate; its $\lambda_2=10^{-4}$ shrinks this gradient ten thousandfold, which the literal run of the
+# dead after 300 steps, 32–63 % and 74 % after 4 000. Hou et al. (2021) give no
+# learning rate; their $\lambda_2=10^{-4}$ shrinks this gradient ten thousandfold, which the literal run of the
 # chapter's Table 2 shows starves the encoder instead. We therefore start CDLM's SGD at $\mu_0=10^{-3}$
 # (`gi_core.experiments.domain_adaptation.BOOK_CDLM_LR`). The choice rests on these traces, which read no target
 # label, not on target accuracy.
@@ -378,7 +378,7 @@ assert initial_gradients["CDLM encoder"] > 10 * initial_gradients["DANN features
 # The runs with $\mu_0=0.001$ (rows "μ0 = 0.001" in the chapter's accuracy tables and in the diagnosis
 # tables above; 4 000 steps, final iterate, as every other run):
 #
-# | task | μ0 = 0.01 | μ0 = 0.001 | source only | seed 003 |
+# | task | μ0 = 0.01 | μ0 = 0.001 | source only | Hou et al. (2021) |
 # |---|---|---|---|---|
 # | MNIST→USPS, framed | 0.804 ± 0.014 | 0.845 ± 0.004 | 0.930 ± 0.003 | 0.961 |
 # | USPS→MNIST, framed | 0.780 ± 0.004 | 0.729 | 0.774 ± 0.021 | 0.983 |
