@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gi_core.checkpoints import write_text_atomically
 from gi_core.validation import check_names, check_path, check_positive_int, check_sizes, check_str
 
 CHECKSUM_SUFFIX = ".sha256"
@@ -46,12 +47,10 @@ def sha256(path: str | os.PathLike) -> str:
 
 
 def write_checksum(path: str | os.PathLike) -> Path:
-    """Record the SHA-256 of ``path`` in ``<path>.sha256`` (written to a temporary file, then renamed); return it."""
+    """Record the SHA-256 of ``path`` in ``<path>.sha256`` (replaced atomically); return it."""
     path = check_path(path, "path")
     target = path.with_name(path.name + CHECKSUM_SUFFIX)
-    tmp = path.with_name(path.name + CHECKSUM_SUFFIX + ".tmp")
-    tmp.write_text(f"{sha256(path)}  {path.name}\n")
-    tmp.replace(target)
+    write_text_atomically(target, f"{sha256(path)}  {path.name}\n")
     return target
 
 
