@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 CONSTRAINTS ?= constraints.txt
 STAMP := $(VENV)/.installed
 
-.PHONY: book test bench notebooks sync clean
+.PHONY: book test check-book bench notebooks sync clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest --nbval
+
+# Open every page of the built book in headless Chromium at 1400 and 390 px (tests/browser; needs `chromium`).
+check-book: book
+	GI_BUILT_BOOK=_build/html GI_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q tests/browser
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_trainer.py

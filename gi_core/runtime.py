@@ -40,6 +40,14 @@ class RunContext:
     def quick(self) -> bool:
         return self.profile == "quick"
 
+    @property
+    def progress(self) -> bool:
+        """Whether training loops show progress bars: in the full profile, whose runs take minutes to hours.
+
+        Quick runs take seconds, and leave no bar behind in the notebooks' stored outputs.
+        """
+        return not self.quick
+
     def pick(self, quick: object, full: object) -> object:
         """Return ``quick`` in the quick profile and ``full`` in the full profile."""
         return quick if self.quick else full

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import torch
 from torch import nn
@@ -16,6 +18,14 @@ N_SE = 5.0
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 """The complete datasets, where this checkout has them (``../shared/data``)."""
+
+
+def load_data_script(name: str) -> ModuleType:
+    """The module ``data_scripts/<name>.py`` (the scripts are not a package), freshly executed."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "data_scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def gen(seed: int = 0) -> torch.Generator:

@@ -143,7 +143,7 @@ def test_a_corrupted_reference_table_names_its_file(tmp_path, monkeypatch):
     (tmp_path / "t.json").write_text('{"table": {"VAE": ')
     with pytest.raises(ResultFileError, match=r"t\.json is corrupted or truncated"):
         read_reference("t")
-    (tmp_path / "t.json").write_text(json.dumps({"source": "seed 002", "bibtex": "x"}))
+    (tmp_path / "t.json").write_text(json.dumps({"source": "Astorga (2021)", "bibtex": "x"}))
     with pytest.raises(ResultFileError, match=r"t\.json is incomplete: its 'table' must be a dict, found nothing"):
         read_reference("t")
 

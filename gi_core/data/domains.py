@@ -30,7 +30,7 @@ class DATask:
     channels: int = 1
     usps_box: int | None = None
     """USPS digits framed in a ``usps_box`` square (:func:`~gi_core.data.transforms.frame_digits`); ``None``
-    resizes USPS's 16×16 frame to 28×28, as seed 003 does."""
+    resizes USPS's 16×16 frame to 28×28, as Hou et al. (2022) do."""
     balance_target: bool = False
     """Target training images resampled to the source's class proportions (:func:`proportional_subset`). This
     reads the target's *training labels*: a diagnostic oracle for label shift, not an adaptation method."""

@@ -21,7 +21,7 @@ def binarize(x: Tensor, threshold: float = 0.5) -> Tensor:
 def to_signed_images(x: Tensor, size: int | None = None) -> Tensor:
     """Images in [0, 1] mapped to [-1, 1] (the range of a tanh decoder), optionally resized to ``size`` x ``size``.
 
-    Seed 002 §6.3 feeds 32x32 images to networks ending in a tanh; MNIST's 28x28 digits are resized
+    Astorga's (2021) §6.3 feeds 32x32 images to networks ending in a tanh; MNIST's 28x28 digits are resized
     bilinearly (with antialiasing off, which only matters when shrinking) and the result is clamped to
     [-1, 1].
     """
@@ -36,7 +36,7 @@ def prepare_digits(x: Tensor, size: int = 28, channels: int = 1) -> Tensor:
     """Digits ``(N, C, H, W)`` in [0, 1] resized bilinearly to ``size`` × ``size`` with ``channels`` channels.
 
     One channel becomes three by repetition (MNIST fed to an MNIST-M network), three become one by the
-    channel mean. USPS's 16×16 images become 28×28 this way (seed 003 §6 resizes USPS to 28×28). The
+    channel mean. USPS's 16×16 images become 28×28 this way (Hou et al. 2022, §6, resize USPS to 28×28 too). The
     result is clamped to [0, 1].
     """
     check_tensor(x, "x", ndim=4)

@@ -1,4 +1,4 @@
-"""Seed 003 Table 2 as an experiment: source only, DANN, CDLM and target only on digit adaptation tasks (chapter 4).
+"""Table 2 of Hou et al. (2022) as an experiment: source only, DANN, CDLM and target only on digit tasks (chapter 4).
 
 Every method is trained for a fixed number of steps and evaluated once, at the end, on the target test
 split: **no model, checkpoint or hyperparameter is selected with target labels** (the selection rule of
@@ -159,7 +159,7 @@ TITLES: dict[str, str] = {
 PAPER_ROWS = {"source_only": "Source Only", "dann": "DANN", "target_only": "Target Only", "dann_steps-10000": "DANN",
               "cdlm": "CDLM", "cdlm_consistency_to_encoder-True_lambda2-1.0": "CDLM",
               "cdlm_consistency_to_encoder-True_lambda2-1.0_lr-0.001": "CDLM"}
-"""The row of seed 003's Table 2 (``results/reference/seed003_table_2.json``) that a run label is compared with."""
+"""The row of Hou et al.'s (2022) Table 2 (``results/reference/seed003_table_2.json``) a run label is compared with."""
 
 
 def build_method(config: DAConfig, data: DomainData) -> tuple[DANN | CDLM, dict[str, torch.optim.Optimizer]]:
@@ -334,7 +334,7 @@ def stored_result(task: str) -> dict | None:
 
 def accuracy_table(task: str) -> pd.DataFrame:
     """The chapter's table of one task: each stored configuration (in the order of :data:`TITLES`) with its target
-    accuracy over seeds, source accuracy, last-batch domain accuracy and reconstruction, and seed 003's number."""
+    accuracy over seeds, source accuracy, last-batch domain accuracy, reconstruction and Hou et al.'s (2022) number."""
     check_choice(task, tuple(sorted(PLANS)), "task")
     result = stored_result(task)
     if result is None:
@@ -351,7 +351,7 @@ def accuracy_table(task: str) -> pd.DataFrame:
             "last-batch domain accuracy": round(float(np.mean([f["domain_accuracy"] for f in finals])), 2),
             "last-batch reconstruction (nats)": round(float(np.mean([f["rec_loss"] for f in finals])), 1)
             if "rec_loss" in finals[0] else "",
-            "seed 003": paper.get(PAPER_ROWS.get(label), "")}
+            "Hou et al. (2022)": paper.get(PAPER_ROWS.get(label), "")}
     return pd.DataFrame(rows).T
 
 

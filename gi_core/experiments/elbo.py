@@ -1,7 +1,7 @@
 """The ELBO chapter as an experiment (chapter 1): β-VAEs on binarized MNIST, their test bounds and linear probes.
 
 Three VAEs (MLP 784–512–256, :math:`J=10`, Bernoulli decoder) are trained with the negative β-ELBO for
-:math:`\\beta\\in\\{0.33, 1, 30\\}`, the sweep of seed 002 Table 6.4; each is scored on the test set (ELBO with
+:math:`\\beta\\in\\{0.33, 1, 30\\}`, the sweep of Astorga's (2021) Table 6.4; each is scored on the test set (ELBO with
 :math:`\\beta=1`, its two terms, a linear probe on the encoder means), and the :math:`\\beta=1` model also by
 importance-weighted bounds. :data:`PLANS` holds the quick and the full profile's configuration; the full one writes
 ``results/elbo_full.json``::
@@ -132,7 +132,7 @@ def train_vaes(config: ElboConfig, x_train: Tensor, device: torch.device, progre
 
 
 def mean_kl(model: VAE, x: Tensor) -> Tensor:
-    """Batch mean of the closed-form :math:`\\mathrm{KL}(q(z|x)\\|\\mathcal N(0,I))` (seed 002, Eq. 2.5)."""
+    """Batch mean of the closed-form :math:`\\mathrm{KL}(q(z|x)\\|\\mathcal N(0,I))` (Astorga 2021, Eq. 2.5)."""
     check_instance(model, VAE, "model")
     check_batch(x, "x", shape=IMAGE_SHAPE, like=model)
     return kl_diag_gaussian_std_normal(*model.encode(x)).mean()
@@ -192,7 +192,7 @@ def write(config: ElboConfig, metrics: dict, device: torch.device, wall_time: fl
 
 
 def comparison_table(stored: dict) -> pd.DataFrame:
-    """The stored full run beside the VAE rows of seed 002 Table 6.4 (its KL and probe accuracy)."""
+    """The stored full run beside the VAE rows of Astorga's (2021) Table 6.4 (its KL and probe accuracy)."""
     thesis = read_reference("seed002_table_6_4")["table"]
     rows = {}
     for beta, m in stored["metrics"].items():

@@ -1,4 +1,5 @@
-"""Seed 002 Table 6.4 as an experiment (chapter 3): train every zoo model, compute every metric, aggregate over seeds.
+"""Astorga's (2021) Table 6.4 as an experiment (chapter 3): train every zoo model, compute every metric, aggregate
+over seeds.
 
 :data:`PLANS` are the comparisons the chapter shows (the 17 models × 3 seeds of Table 6.4 on MLPs, and three of
 them trained eight times longer) and one it cannot run on a CPU (the thesis's ResNets). Run from the command line
@@ -49,7 +50,7 @@ from gi_core.validation import (check_choice, check_instance, check_labels, chec
                                 check_str, check_tensor)
 
 def table_6_4_entries(include_aae: bool = True) -> tuple[ZooEntry, ...]:
-    """The rows of seed 002 Table 6.4 (four autoencoders at beta in {0.33, 1, 30}, four GANs), plus AAE."""
+    """The rows of Astorga's (2021) Table 6.4 (four autoencoders at beta in {0.33, 1, 30}, four GANs), plus AAE."""
     names = {"vae": "VAE", "wvae": "WVAE", "mmd": "MMD", "jsvae": "JS-VAE"}
     rows = [ZooEntry(f"{names[k]} β={b:g}", k, b) for k in BETA_KINDS for b in (0.33, 1.0, 30.0)]
     rows += [ZooEntry("AIM", "aim"), ZooEntry("VEEGAN", "veegan"), ZooEntry("ALI", "ali"), ZooEntry("ALICE", "alice")]
@@ -138,7 +139,7 @@ class ZooData:
 
 
 def load_zoo_data(config: ZooConfig, device: torch.device, profile: str | None = None) -> ZooData:
-    """Images of ``config.dataset`` resized to ``config.image_size`` and mapped to [-1, 1] (seed 002 §6.3)."""
+    """Images of ``config.dataset`` resized to ``config.image_size`` and mapped to [-1, 1] (Astorga 2021, §6.3)."""
     train, test = (load_images(config.dataset, split, profile=profile) for split in ("train", "test"))
     size = config.image_size
     return ZooData(to_signed_images(train.x, size).to(device), train.y.to(device),
@@ -215,7 +216,7 @@ class Evaluator:
         classifier = classifier.to(data.train_x.device)
         trainer = Trainer(classifier, make_optimizers(classifier, OptimizerSpec("adam")), (data.train_x, data.train_y),
                           CLASSIFIER_BATCH, seed=seed, progress=progress, drop_last=False)
-        trainer.fit(config.classifier_epochs * trainer.steps_per_epoch)  # seed 002 does not say how it is trained
+        trainer.fit(config.classifier_epochs * trainer.steps_per_epoch)  # Astorga (2021) does not say how it is trained
         _, features = classifier_outputs(classifier, data.test_x)
         return cls(classifier, feature_statistics(features), classifier_accuracy(classifier, data.test_x, data.test_y))
 
@@ -321,10 +322,15 @@ def stored_comparison() -> dict | None:
     return read_result(PLANS["resnet"].result) or read_result(PLANS["table_6_4"].result)
 
 
+def _shown(value: float, spread: float | None = None, sign: str = "") -> str:
+    """``value`` (and ``±spread``) with 2 decimals below 100, 1 below 1000, else none: short table cells."""
+    digits = 2 if abs(value) < 100 else 1 if abs(value) < 1000 else 0
+    return f"{value:{sign}.{digits}f}" + ("" if spread is None else f"±{spread:.{digits}f}")
+
+
 def summary_table(summary: dict[str, dict[str, list[float]]]) -> pd.DataFrame:
-    """Every metric of every model as "mean ± std", rows in the order of Table 6.4."""
-    table = pd.DataFrame({METRIC_LABELS[m]: {model: f"{v[m][0]:.2f} ± {v[m][1]:.2f}" for model, v in summary.items()}
-                          for m in METRICS})
+    """Every metric of every model as "mean±std", rows in the order of Table 6.4."""
+    table = pd.DataFrame({METRIC_LABELS[m]: {model: _shown(*v[m][:2]) for model, v in summary.items()} for m in METRICS})
     return table.reindex([entry.label for entry in table_6_4_entries() if entry.label in summary])
 
 
@@ -332,7 +338,7 @@ def difference_table(summary: dict[str, dict[str, list[float]]], reference: dict
     """Ours − the thesis's, per model and metric, starred beyond twice the combined spread
     (:func:`~gi_core.results.compare_with_reference`)."""
     comparison = pd.DataFrame(compare_with_reference(summary, reference, METRICS))
-    comparison["shown"] = [f"{d:+.2f}" + (" *" if b else "") for d, b in zip(comparison.difference, comparison.beyond_spread)]
+    comparison["shown"] = [_shown(d, sign="+") + ("*" if b else "") for d, b in zip(comparison.difference, comparison.beyond_spread)]
     table = comparison.pivot(index="model", columns="metric", values="shown")[list(METRICS)]
     return table.rename(columns=METRIC_LABELS).reindex(list(reference))
 
@@ -341,8 +347,8 @@ MARGINAL_MATCHERS = tuple(f"{name} β={b}" for name in ("WVAE", "MMD", "JS-VAE")
 
 
 def claims(table: dict[str, dict[str, list[float]]]) -> dict[str, float]:
-    """The thesis's five testable conclusions (seed 002, end of Ch. 6) as numbers, from a ``{model: {metric: [mean, ...]}}``
-    table; each is described in chapter 3, with the sign that means it holds."""
+    """The thesis's five testable conclusions (Astorga 2021, end of Ch. 6) as numbers, from a
+    ``{model: {metric: [mean, ...]}}`` table; each is described in chapter 3, with the sign that means it holds."""
     def value(model: str, metric: str) -> float:
         return table[model][metric][0]
 

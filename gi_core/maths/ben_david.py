@@ -1,4 +1,5 @@
-r"""The Ben-David et al. bound on a finite input space, every term exact (seed 004 §3.3; Ben-David et al., 2010).
+r"""The Ben-David et al. bound on a finite input space, every term exact (Corro and Sebag 2023, §3.3;
+Ben-David et al., 2010).
 
 For a labelled source :math:`\mathcal D_S` and a target :math:`\mathcal D_T` over finitely many inputs, a class
 :math:`\mathcal H` given as 0/1 labelings, every :math:`h\in\mathcal H` satisfies
@@ -32,7 +33,8 @@ def _finite_domain(p_source: Tensor, p_target: Tensor, hypotheses: Tensor) -> No
 
 
 def h_divergence(p_source: Tensor, p_target: Tensor, hypotheses: Tensor) -> Tensor:
-    r"""The :math:`\mathcal H`-divergence :math:`d_{\mathcal H}=2\sup_{h\in\mathcal H}|\Pr_S(h=1)-\Pr_T(h=1)|` (seed 004 §3.3).
+    r"""The :math:`\mathcal H`-divergence :math:`d_{\mathcal H}=2\sup_{h\in\mathcal H}|\Pr_S(h=1)-\Pr_T(h=1)|`
+    (Corro and Sebag 2023, §3.3).
 
     On a finite input space: ``p_source``, ``p_target`` ``(X,)`` are the input marginals, ``hypotheses``
     ``(H, X)`` the 0/1 labelings that make up :math:`\mathcal H`.
@@ -42,7 +44,8 @@ def h_divergence(p_source: Tensor, p_target: Tensor, hypotheses: Tensor) -> Tens
 
 
 def discrimination_divergence(p_source: Tensor, p_target: Tensor, hypotheses: Tensor) -> Tensor:
-    r"""Seed 004's proposition: :math:`2\big(1-\min_h[\Pr_S(h=0)+\Pr_T(h=1)]\big)`, the divergence as a domain classifier's success.
+    r"""Corro and Sebag's (2023) proposition: :math:`2\big(1-\min_h[\Pr_S(h=0)+\Pr_T(h=1)]\big)`, the divergence
+    as a domain classifier's success.
 
     With the sample frequencies in place of ``p_source``/``p_target`` this is the empirical
     :math:`\hat d_{\mathcal H}`; for a class closed under complement (:math:`h\in\mathcal H\Rightarrow1-h\in\mathcal H`)
@@ -62,7 +65,8 @@ def symmetric_difference_class(hypotheses: Tensor) -> Tensor:
 def ben_david_terms(p_source: Tensor, p_target: Tensor, labels_source: Tensor, labels_target: Tensor,
                     hypotheses: Tensor) -> dict[str, Tensor]:
     r"""Every term of :math:`\varepsilon_T(h)\le\varepsilon_S(h)+\tfrac12 d_{\mathcal H\Delta\mathcal H}(\mathcal D_S,\mathcal D_T)+\lambda^*`
-    for each :math:`h\in\mathcal H` (Ben-David et al., 2010, Thm. 2; seed 004 §3.3, seed 003 Eq. 23).
+    for each :math:`h\in\mathcal H` (Ben-David et al., 2010, Thm. 2; Corro and Sebag 2023, §3.3; Hou et al. 2022,
+    Eq. 23).
 
     ``labels_source``/``labels_target`` ``(X,)`` are the deterministic 0/1 labeling functions
     :math:`f_S, f_T`; :math:`\varepsilon_D(h)=\sum_x p_D(x)|h(x)-f_D(x)|`, :math:`\lambda^*=\min_h[\varepsilon_S(h)+\varepsilon_T(h)]`.

@@ -25,8 +25,8 @@ def beta_elbo(log_likelihood: Tensor, kl: Tensor, beta: float = 1.0) -> Tensor:
 
     .. math:: \frac1B\sum_{b=1}^B \big[\ell_b - \beta\,\mathrm{KL}_b\big]
 
-    With :math:`\beta=1` this is the ELBO of seed 002, Eq. 2.3–2.4; :math:`\beta\neq1` is the β-VAE
-    (Higgins et al., 2017; seed 002 Table 5.1). ``log_likelihood`` (a one-sample Monte Carlo estimate
+    With :math:`\beta=1` this is the ELBO of Astorga's (2021) Eq. 2.3–2.4; :math:`\beta\neq1` is the β-VAE
+    (Higgins et al., 2017; Astorga 2021, Table 5.1). ``log_likelihood`` (a one-sample Monte Carlo estimate
     or an exact expectation) and ``kl`` have shape ``(B,)``. The VAE loss is the negative of this.
     """
     check_tensor(log_likelihood, "log_likelihood", ndim=1, finite=False)
@@ -37,7 +37,7 @@ def beta_elbo(log_likelihood: Tensor, kl: Tensor, beta: float = 1.0) -> Tensor:
 
 
 def elbo(log_likelihood: Tensor, kl: Tensor) -> Tensor:
-    r"""Batch mean of the ELBO :math:`\mathbb E_q[\log p(x|z)] - \mathrm{KL}(q(z|x)\,\|\,p(z))` (seed 002, Eq. 2.4).
+    r"""Batch mean of the ELBO :math:`\mathbb E_q[\log p(x|z)] - \mathrm{KL}(q(z|x)\,\|\,p(z))` (Astorga 2021, Eq. 2.4).
 
     :func:`beta_elbo` with :math:`\beta = 1`.
     """
@@ -52,7 +52,7 @@ def importance_weighted_bound(log_p_x_given_z: Tensor, log_p_z: Tensor, log_q_z:
 
     with :math:`z_{kb}\sim q(z|x_b)`. Inputs have shape ``(K, B)``. :math:`\mathbb E\,\mathcal L_K` is
     non-decreasing in :math:`K` and tends to :math:`\log p(x)`; :math:`K=1` is the single-sample
-    estimate of the ELBO of seed 002, Eq. 2.3 (Jensen's bound before the KL is split off).
+    estimate of the ELBO of Astorga's (2021) Eq. 2.3 (Jensen's bound before the KL is split off).
     """
     check_tensor(log_p_x_given_z, "log_p_x_given_z", ndim=2)
     check_tensor(log_p_z, "log_p_z", ndim=2)
@@ -82,7 +82,7 @@ def wasserstein_restriction(codes: Tensor) -> Tensor:
     .. math:: R^{\mathrm{WVAE}} = W_2^2\big(\mathcal N(\hat\mu, \hat\Sigma),\ \mathcal N(0, I)\big)
         = \|\hat\mu\|^2 + \operatorname{Tr}\big(\hat\Sigma + I - 2\hat\Sigma^{1/2}\big)
 
-    Seed 002 §6.2, Eq. 6.2–6.5, with :math:`\hat\mu, \hat\Sigma` the batch moments of the posterior
+    Astorga's (2021) §6.2, Eq. 6.2–6.5, with :math:`\hat\mu, \hat\Sigma` the batch moments of the posterior
     means :math:`\tilde\mu(x_i)` (``codes``, shape ``(B, J)``). The thesis prints the loss as
     ":math:`+\mathbb E[\log p]` + W", a sign typo: the likelihood term enters as :math:`-\log p(x|z)`.
     """
@@ -94,7 +94,7 @@ def wasserstein_restriction(codes: Tensor) -> Tensor:
 def jensen_shannon_restriction(codes: Tensor) -> Tensor:
     r"""JS-VAE restriction: :math:`\mathrm{JS}_{\mathcal N}(\mathcal N(\hat\mu,\hat\Sigma)\,\|\,\mathcal N(0, I))` in closed form.
 
-    Seed 002 §6.2 lists JS-VAE among the closed-form marginal matchers but gives no formula (the JS of
+    Astorga's (2021) §6.2 lists JS-VAE among the closed-form marginal matchers but gives no formula (the JS of
     two Gaussians has none). Here :math:`q(z)` is the batch-moment Gaussian of the posterior means, as for
     WVAE, and the divergence is :func:`~gi_core.maths.gaussians.gaussian_midpoint_jensen_shannon`: the JS
     with the mixture replaced by its moment-matched Gaussian. The exact JS
@@ -113,7 +113,7 @@ def mmd_restriction(z: Tensor, prior_samples: Tensor | None = None) -> Tensor:
     .. math:: R^{\mathrm{MMD}} = \widehat{\mathrm{MMD}}{}^2_u\big(\{\tilde z_i\}, \{z_i\}\big),\qquad
         \tilde z_i\sim q(z|x_i),\ z_i\sim\mathcal N(0, I),\qquad k(a, b) = \frac{C}{C + \|a-b\|^2},\ C = 2J
 
-    Seed 002 Table 5.1 (:math:`R^{\mathrm{InfoVAE/WAE}}`); the thesis does not state the kernel. The
+    Astorga's (2021) Table 5.1 (:math:`R^{\mathrm{InfoVAE/WAE}}`); the thesis does not state the kernel. The
     inverse multiquadratic kernel with :math:`C = 2J` is that of WAE-MMD (Tolstikhin et al., 2018): its heavy
     tails keep a gradient when the two sample sets are far apart. ``z`` are encoder samples ``(B, J)``;
     ``prior_samples`` ``(M, J)`` default to as many fresh draws of :math:`\mathcal N(0, I)`.

@@ -35,7 +35,7 @@ def _check_non_negative(table: Tensor, name: str) -> None:
 def categorical_entropy(probs: Tensor) -> Tensor:
     r"""Entropy :math:`H(r) = -\sum_i r_i \log r_i` in nats over the last axis, with :math:`0\log0 = 0`.
 
-    The discrete counterpart of :math:`h_r(\cdot)` in seed 002, Ch. 4. ``probs`` is checked with
+    The discrete counterpart of :math:`h_r(\cdot)` in Astorga's (2021) Ch. 4. ``probs`` is checked with
     :func:`check_probability_table`.
     """
     check_probability_table(probs, "probs")

@@ -2,7 +2,7 @@ r"""The density-ratio trick: a logistic discriminator of two samples estimates :
 
 The Bayes-optimal logit of a discriminator of :math:`q` (label 1) against :math:`p` (label 0) is the log density
 ratio (:func:`gi_core.maths.gan_losses.optimal_discriminator`); this is the estimator behind AVB and the
-symmetric-KL discriminators (seed 001, Eq. 10–13). :func:`gaussian_log_ratio` is the exact ratio of two 1-D
+symmetric-KL discriminators (Ruiz et al. 2019, Eq. 10–13). :func:`gaussian_log_ratio` is the exact ratio of two 1-D
 Gaussians to check it against.
 """
 
@@ -114,7 +114,7 @@ def fit_density_ratio(
     Gaussians exactly. The loss averages each class on its own (balanced classes): with a pooled
     mean over unequal sample sizes the optimum would be :math:`\log\frac{q}{p} + \log\frac{n_q}{n_p}`,
     which would need a :math:`\log(n_p/n_q)` correction. This is the estimator behind AVB and the
-    symmetric-KL discriminators (seed 001, Eq. 10–13).
+    symmetric-KL discriminators (Ruiz et al. 2019, Eq. 10–13).
 
     ``x_q`` and ``x_p``: samples ``(N,)`` or ``(N, d)``, cast to float64. Features are standardized with
     the pooled mean and standard deviation, then a full-batch L-BFGS (strong-Wolfe line search; the

@@ -1,5 +1,5 @@
-r"""The Dirac-GAN (Mescheder, Geiger & Nowozin, 2018; seed 004 §2.5): the smallest GAN, whose gradient descent
-circles its equilibrium unless the discriminator is regularised."""
+r"""The Dirac-GAN (Mescheder, Geiger & Nowozin, 2018; Corro and Sebag 2023, §2.5): the smallest GAN, whose gradient
+descent circles its equilibrium unless the discriminator is regularised."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def dirac_gan_trajectory(
     regularization: float = 0.0,
     simultaneous: bool = True,
 ) -> Tensor:
-    r"""Gradient-descent trajectory of the Dirac-GAN (Mescheder, Geiger & Nowozin, 2018; seed 004, §2.5).
+    r"""Gradient-descent trajectory of the Dirac-GAN (Mescheder, Geiger & Nowozin, 2018; Corro and Sebag 2023, §2.5).
 
     Data :math:`q=\delta_0` (label 1), generator :math:`p=\delta_\theta`, linear discriminator logit
     :math:`\ell(x)=\psi x`. The discriminator minimizes :func:`discriminator_loss` plus the R1 penalty

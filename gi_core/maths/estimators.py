@@ -67,7 +67,8 @@ def reparameterization_gradients(
 
     .. math:: \hat g_\mu = \nabla_z f(z),\qquad \hat g_{\log\sigma^2} = \nabla_z f(z)\odot\tfrac12\sigma\odot\varepsilon
 
-    (seed 004 §1.9; the trick of seed 000 Eq. 3.11 and seed 002 §7.2). ``f`` must be differentiable.
+    (Corro and Sebag 2023, §1.9; the trick of Eq. 3.11 in Pérez Carrasco's thesis and of Astorga 2021, §7.2). ``f``
+    must be differentiable.
     """
     _check_inputs(f, mean, log_var, n_samples, generator)
     return _per_sample_gradients(

@@ -1,4 +1,4 @@
-r"""Generative-inference models in which every term of the book's identities is exact (seed 002, Ch. 4–5).
+r"""Generative-inference models in which every term of the book's identities is exact (Astorga 2021, Ch. 4–5).
 
 A GI model has a generative joint :math:`p(x,z)=p(z)\,p(x|z)` and an inference joint :math:`q(x,z)=q(x)\,q(z|x)`.
 :class:`DiscreteGIModel` gives the four factors as tables over finite :math:`x` and :math:`z` (entropies in nats);
@@ -33,7 +33,7 @@ _F64 = torch.float64
 
 
 class ReverseKLTerms(NamedTuple):
-    r"""The nine terms of seed 002, Eq. 4.2–4.5, each with the sign it enters the sums with (nats).
+    r"""The nine terms of Astorga's (2021) Eq. 4.2–4.5, each with the sign it enters the sums with (nats).
 
     ``data_kl`` :math:`D_{\mathrm{KL}}(q(x)\|p(x))`, ``posterior_kl`` :math:`\mathbb E_{q(x)}D_{\mathrm{KL}}(q(z|x)\|p(z|x))`,
     ``reconstruction`` :math:`\mathbb E_q[-\log p(x|z)]`, ``neg_data_entropy`` :math:`-h_q(x)`, ``prior_kl``
@@ -72,7 +72,7 @@ class _SwapSymmetry:
         return self.swapped().q_x_given_z()
 
     def mutual_information_q(self) -> Tensor:
-        r""":math:`I_q(x,z) = h_q(z) - h_q(z|x)` (seed 002, Eq. 5.1)."""
+        r""":math:`I_q(x,z) = h_q(z) - h_q(z|x)` (Astorga 2021, Eq. 5.1)."""
         return self.h_q_z() - self.h_q_z_given_x()
 
     def h_p_z(self) -> Tensor:
@@ -88,7 +88,7 @@ class _SwapSymmetry:
         return self.swapped().h_q_z_given_x()
 
     def mutual_information_p(self) -> Tensor:
-        r""":math:`I_p(x,z) = h_p(x) - h_p(x|z)` (seed 002, Eq. 5.1)."""
+        r""":math:`I_p(x,z) = h_p(x) - h_p(x|z)` (Astorga 2021, Eq. 5.1)."""
         return self.swapped().mutual_information_q()
 
 

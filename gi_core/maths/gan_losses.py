@@ -1,9 +1,9 @@
 r"""GAN losses on logits, the optimal discriminator and the Jensen–Shannon divergence it measures.
 
-Convention (the thesis's, seed 002 Eq. 2.1–2.2 and 4.1): the discriminator tells samples of the
+Convention (the thesis's, Astorga 2021, Eq. 2.1–2.2 and 4.1): the discriminator tells samples of the
 inference side :math:`q` (the data, label 1, "real") from samples of the generative side :math:`p`
 (label 0, "fake"). It outputs a logit :math:`\ell`, with :math:`D = \sigma(\ell)`; the generalized GAN
-of seed 002 reads
+of Astorga (2021) reads
 
 .. math:: \max_D\ \mathbb E_{q}[f(\ell)] + \mathbb E_{p}[g(\ell)],\qquad \min_G\ \mathbb E_{p}[h(\ell)]
     \qquad(2.1\text{–}2.2)
@@ -33,7 +33,7 @@ GENERATOR_LOSSES = ("saturating", "non_saturating", "hinge")
 def discriminator_loss(real_logits: Tensor, fake_logits: Tensor, kind: str = "standard") -> Tensor:
     r"""Discriminator loss (minimized), from ``real_logits`` (samples of :math:`q`) and ``fake_logits`` (of :math:`p`).
 
-    ``"standard"`` is the negative of seed 002, Eq. 2.1 with :math:`f=\log\sigma`, :math:`g=\log(1-\sigma)`,
+    ``"standard"`` is the negative of Astorga's (2021) Eq. 2.1 with :math:`f=\log\sigma`, :math:`g=\log(1-\sigma)`,
     i.e. the binary cross-entropy with labels 1 for :math:`q` and 0 for :math:`p`:
 
     .. math:: -\mathbb E_q\log\sigma(\ell) - \mathbb E_p\log(1-\sigma(\ell))
@@ -53,10 +53,10 @@ def discriminator_loss(real_logits: Tensor, fake_logits: Tensor, kind: str = "st
 def generator_loss(fake_logits: Tensor, kind: str = "non_saturating") -> Tensor:
     r"""Generator loss (minimized), a batch mean over the logits of generated (:math:`p`) samples.
 
-    - ``"saturating"`` (seed 002, Eq. 2.2 with :math:`h(y) = -y-\log(1+e^{-y}) = \log(1-\sigma(y))`, the
+    - ``"saturating"`` (Astorga 2021, Eq. 2.2 with :math:`h(y) = -y-\log(1+e^{-y}) = \log(1-\sigma(y))`, the
       minimax game): :math:`\mathbb E_p\log(1-\sigma(\ell)) = -\mathbb E_p\operatorname{softplus}(\ell)`.
       Its gradient vanishes when the discriminator rejects the samples confidently (:math:`\ell\ll0`).
-    - ``"non_saturating"`` (seed 004, §2.1):
+    - ``"non_saturating"`` (Corro and Sebag 2023, §2.1):
       :math:`-\mathbb E_p\log\sigma(\ell) = \mathbb E_p\operatorname{softplus}(-\ell)`.
     - ``"hinge"``: :math:`-\mathbb E_p\,\ell`.
     """
@@ -73,7 +73,8 @@ def generator_loss(fake_logits: Tensor, kind: str = "non_saturating") -> Tensor:
 
 
 def optimal_discriminator(q: Tensor, p: Tensor) -> Tensor:
-    r"""The Bayes-optimal discriminator :math:`D^*(x) = \frac{q(x)}{q(x)+p(x)}` (seed 004, §2.4), elementwise.
+    r"""The Bayes-optimal discriminator :math:`D^*(x) = \frac{q(x)}{q(x)+p(x)}`, elementwise (Corro and Sebag 2023,
+    §2.4).
 
     ``q`` and ``p`` are densities or probabilities (non-negative, same shape) at the same points; :math:`q`
     is the label-1 side. Where :math:`q = p = 0` every value is optimal and :math:`\tfrac12` is returned.
@@ -97,7 +98,7 @@ def _check_pair_of_distributions(q: Tensor, p: Tensor) -> None:
 def discriminator_value(q: Tensor, p: Tensor, d: Tensor) -> Tensor:
     r"""The discriminator's objective :math:`V(D) = \mathbb E_q\log D + \mathbb E_p\log(1-D)` on a finite space.
 
-    Seed 002, Eq. 2.1 with :math:`f = \log\sigma`, :math:`g = \log(1-\sigma)`, written in probability space.
+    Astorga's (2021) Eq. 2.1 with :math:`f = \log\sigma`, :math:`g = \log(1-\sigma)`, written in probability space.
     ``q`` and ``p`` are distributions over the last axis, ``d`` the values :math:`D(x)\in[0,1]`
     (same shape); :math:`0\log0 = 0`. Reduces the last axis.
     """
@@ -114,7 +115,7 @@ def jensen_shannon(q: Tensor, p: Tensor) -> Tensor:
 
     .. math:: \mathrm{JS}(q\|p) = \tfrac12 D_{\mathrm{KL}}(q\|m) + \tfrac12 D_{\mathrm{KL}}(p\|m),\qquad m=\tfrac12(q+p)
 
-    (seed 004, §2.4). It lies in :math:`[0, \log 2]`.
+    (Corro and Sebag 2023, §2.4). It lies in :math:`[0, \log 2]`.
     """
     _check_pair_of_distributions(q, p)
     mixture = 0.5 * (q + p)
@@ -127,7 +128,7 @@ def value_at_optimal_discriminator(q: Tensor, p: Tensor) -> Tensor:
     With :math:`\log D^* = \log q - \log(q+p)` and :math:`\log(1-D^*) = \log p - \log(q+p)` the sum is
     :math:`\sum_x\big[q\log q + p\log p - (q+p)\log(q+p)\big]` (:math:`0\log0 = 0`), finite for any two
     distributions, even where :math:`1-D^* = p/(q+p)` is below the rounding of :math:`1 - q/(q+p)`. Equals
-    :math:`-\log 4 + 2\,\mathrm{JS}(q\|p)` (seed 004, §2.4), the quantity the generator minimizes when the
+    :math:`-\log 4 + 2\,\mathrm{JS}(q\|p)` (Corro and Sebag 2023, §2.4), the quantity the generator minimizes when the
     discriminator is optimal.
     """
     _check_pair_of_distributions(q, p)

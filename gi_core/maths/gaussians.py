@@ -35,7 +35,7 @@ def diag_gaussian_log_prob(x: Tensor, mean: Tensor, log_var: Tensor) -> Tensor:
     .. math:: \log \mathcal N(x;\mu,\operatorname{diag}\sigma^2)
         = -\tfrac12\sum_j \Big[\log 2\pi + \log\sigma_j^2 + \frac{(x_j-\mu_j)^2}{\sigma_j^2}\Big]
 
-    This is the negative of the latent Gaussian NLL of seed 002, Eq. 6.1 / 7.13. The last axes must
+    This is the negative of the latent Gaussian NLL of Astorga's (2021) Eq. 6.1 / 7.13. The last axes must
     have equal sizes; leading axes broadcast (e.g. ``x`` of shape ``(K, B, J)`` against ``mean`` ``(B, J)``).
     """
     for name, t in (("x", x), ("mean", mean), ("log_var", log_var)):
@@ -49,7 +49,7 @@ def diag_gaussian_entropy(log_var: Tensor) -> Tensor:
 
     .. math:: h = \tfrac12 \sum_j \log(2\pi e\,\sigma_j^2)
 
-    This is :math:`h_q(z|x)` of seed 002, §6.3.2 (it does not depend on the mean).
+    This is :math:`h_q(z|x)` of Astorga's (2021) §6.3.2 (it does not depend on the mean).
     """
     check_tensor(log_var, "log_var")
     return 0.5 * (_LOG_2PI + 1.0 + log_var).sum(-1)
@@ -63,7 +63,7 @@ def reparameterize(
 ) -> Tensor:
     r"""Reparameterization trick: :math:`z = \mu + \sigma \odot \varepsilon`, :math:`\varepsilon \sim \mathcal N(0, I)`.
 
-    Seed 000, Eq. 3.11 prints :math:`\mu + \sigma^2 \odot \varepsilon`; that is a typo, the standard
+    Eq. 3.11 of Pérez Carrasco's thesis prints :math:`\mu + \sigma^2 \odot \varepsilon`; that is a typo, the standard
     deviation :math:`\sigma = \exp(\tfrac12 \log\sigma^2)` is correct. With ``n_samples=K`` the result
     has shape ``(K, *mean.shape)``, else ``mean.shape``. The noise is drawn on ``mean.device`` with
     ``generator`` (which must live on that device) when given; gradients flow to ``mean`` and ``log_var``.
@@ -86,7 +86,7 @@ def kl_diag_gaussians(mean_q: Tensor, log_var_q: Tensor, mean_p: Tensor, log_var
     .. math:: \tfrac12 \sum_j \Big[\log\frac{\sigma_{p,j}^2}{\sigma_{q,j}^2}
         + \frac{\sigma_{q,j}^2 + (\mu_{q,j}-\mu_{p,j})^2}{\sigma_{p,j}^2} - 1\Big]
 
-    Seed 000, Eq. 3.10 (KL to a mixture component); leading axes broadcast, the last must match.
+    Eq. 3.10 of Pérez Carrasco's thesis (KL to a mixture component); leading axes broadcast, the last must match.
     """
     for name, t in (("mean_q", mean_q), ("log_var_q", log_var_q), ("mean_p", mean_p), ("log_var_p", log_var_p)):
         check_tensor(t, name, finite=False)
@@ -101,7 +101,7 @@ def kl_diag_gaussian_std_normal(mean: Tensor, log_var: Tensor) -> Tensor:
 
     .. math:: \tfrac12 \sum_j \big(\mu_j^2 + \sigma_j^2 - \log\sigma_j^2 - 1\big)
 
-    Seed 002, Eq. 2.5. The thesis prints :math:`\sum_j \tilde\mu^2+\tilde\sigma^2-\log\tilde\sigma^2+1`,
+    Astorga's (2021) Eq. 2.5. The thesis prints :math:`\sum_j \tilde\mu^2+\tilde\sigma^2-\log\tilde\sigma^2+1`,
     which has the wrong sign on the 1 and misses the factor :math:`\tfrac12`; this is the correct form.
     """
     check_tensor(mean, "mean", finite=False)
@@ -116,7 +116,7 @@ def batch_moments(z: Tensor, name: str = "z") -> tuple[Tensor, Tensor]:
     .. math:: \mu = \frac1N\sum_i z_i,\qquad
         \Sigma = \frac1{N-1}\sum_i (z_i-\mu)(z_i-\mu)^\top
 
-    Seed 002, Eq. 6.2–6.3 (the Gaussian fit of the aggregate posterior :math:`q(z)`). Returns
+    Astorga's (2021) Eq. 6.2–6.3 (the Gaussian fit of the aggregate posterior :math:`q(z)`). Returns
     ``(J,)`` and ``(J, J)`` tensors. ``name`` is what the error messages call ``z``.
     """
     check_tensor(z, name, ndim=2)
@@ -153,7 +153,7 @@ def kl_full_gaussians(mean1: Tensor, cov1: Tensor, mean2: Tensor, cov2: Tensor) 
     .. math:: \tfrac12\Big[\log\frac{|\Sigma_2|}{|\Sigma_1|} - D + (\mu_1-\mu_2)^\top\Sigma_2^{-1}(\mu_1-\mu_2)
         + \operatorname{Tr}(\Sigma_2^{-1}\Sigma_1)\Big]
 
-    Seed 002, Eq. 6.4. With Cholesky factors :math:`\Sigma_i = L_iL_i^\top`,
+    Astorga's (2021) Eq. 6.4. With Cholesky factors :math:`\Sigma_i = L_iL_i^\top`,
     :math:`\log|\Sigma_i| = 2\sum\log\operatorname{diag}L_i`,
     :math:`\operatorname{Tr}(\Sigma_2^{-1}\Sigma_1) = \|L_2^{-1}L_1\|_F^2` and the Mahalanobis term is
     :math:`\|L_2^{-1}(\mu_1-\mu_2)\|^2`, all by triangular solves (no explicit inverse).
@@ -172,7 +172,7 @@ def wasserstein2_gaussians_sq(mean1: Tensor, cov1: Tensor, mean2: Tensor, cov2: 
     .. math:: W_2^2 = \|\mu_1-\mu_2\|^2 + \operatorname{Tr}\big(\Sigma_1 + \Sigma_2
         - 2(\Sigma_2^{1/2}\Sigma_1\Sigma_2^{1/2})^{1/2}\big)
 
-    Seed 002, Eq. 6.5 (and Eq. 2.8, FID). The thesis writes :math:`(\Sigma_1\Sigma_2)^{1/2}`: that matrix
+    Astorga's (2021) Eq. 6.5 (and Eq. 2.8, FID). The thesis writes :math:`(\Sigma_1\Sigma_2)^{1/2}`: that matrix
     is not symmetric, but it is similar to :math:`\Sigma_2^{1/2}\Sigma_1\Sigma_2^{1/2}` so the traces of
     the two square roots agree. Here the trace is taken as :math:`\sum_i \sqrt{\lambda_i}` over the
     eigenvalues (``torch.linalg.eigvalsh``, tiny negatives clamped to 0) of the symmetric matrix
@@ -199,7 +199,7 @@ def jensen_shannon_gaussians(
     with :math:`\log m = \operatorname{logsumexp}(\log q, \log p) - \log 2` evaluated exactly and the two
     expectations estimated with ``n_samples`` reparameterized draws from each Gaussian, so the estimate is
     unbiased, lies in :math:`[0, \log 2]` up to Monte Carlo error and is differentiable in all four
-    arguments. It is the reference for the JS-VAE restriction of seed 002 §6.2, which the thesis leaves
+    arguments. It is the reference for the JS-VAE restriction of Astorga's (2021) §6.2, which the thesis leaves
     unspecified; as a training loss it fails (it saturates at :math:`\log 2`, with no gradient, while the
     Gaussians barely overlap), so JS-VAE uses :func:`gaussian_midpoint_jensen_shannon`.
     """
@@ -228,7 +228,7 @@ def gaussian_midpoint_jensen_shannon(mean1: Tensor, cov1: Tensor, mean2: Tensor,
     :math:`\hat m` has the mean and covariance of the mixture :math:`m=\frac12(q+p)`. Both KLs are
     Eq. 6.4, so the value is symmetric, zero exactly when :math:`q=p`, and, unlike the true JS, not
     capped at :math:`\log 2`: it keeps growing (and keeps a gradient) when the two Gaussians separate.
-    This is the JS-VAE restriction of this book (seed 002 §6.2 names it among the closed-form marginal
+    This is the JS-VAE restriction of this book (Astorga 2021, §6.2, names it among the closed-form marginal
     matchers without giving the formula); :func:`jensen_shannon_gaussians` is the exact JS by Monte Carlo.
     """
     _check_pair(mean1, cov1, mean2, cov2)
@@ -245,7 +245,7 @@ def soft_clamp_log_var(raw: Tensor, low: float = -10.0, high: float = 5.0) -> Te
 
     The offset and slope are chosen so that :math:`f(0) = 0` and :math:`f'(0) = 1`: near zero the
     output is the raw value (unit variance at initialization), and it saturates at the bounds, which
-    keeps :math:`\sigma^2\in(e^{\ell}, e^{h})` away from 0 and :math:`\infty`. (MPCC, seed 002 §7.2,
+    keeps :math:`\sigma^2\in(e^{\ell}, e^{h})` away from 0 and :math:`\infty`. (MPCC, Astorga 2021, §7.2,
     uses a hard floor :math:`\sigma\ge 0.5`, i.e. :math:`\ell=\log 0.25`.)
     """
     check_tensor(raw, "raw", finite=False)
@@ -289,7 +289,7 @@ def gaussian_cross_entropy(mean1: Tensor, cov1: Tensor, mean2: Tensor, cov2: Ten
         + (\mu_1-\mu_2)^\top\Sigma_2^{-1}(\mu_1-\mu_2)\Big]
         = D_{\mathrm{KL}}(\mathcal N_1\|\mathcal N_2) + h(\mathcal N_1)
 
-    evaluated as the right-hand side with :func:`kl_full_gaussians` (seed 002,
+    evaluated as the right-hand side with :func:`kl_full_gaussians` (Astorga 2021,
     Eq. 6.4) and :func:`gaussian_entropy`. It is the building block of every expected log-density term
     of Eq. 4.3–4.9 in the linear-Gaussian setting.
     """

@@ -1,9 +1,9 @@
-r"""The two KL divergences between the joints of a GI model, term by term (seed 002, Ch. 4, Eq. 4.2–4.9).
+r"""The two KL divergences between the joints of a GI model, term by term (Astorga 2021, Ch. 4, Eq. 4.2–4.9).
 
 A GI model has a generative joint :math:`p(x,z)=p(z)\,p(x|z)` and an inference joint
 :math:`q(x,z)=q(x)\,q(z|x)`. Following the thesis (and the book), the **reverse** KL is
 :math:`D_{\mathrm{KL}}(q(x,z)\,\|\,p(x,z))` (the thesis's "inverse" KL) and the **forward** KL is
-:math:`D_{\mathrm{KL}}(p(x,z)\,\|\,q(x,z))`. Each is written four ways (seed 002):
+:math:`D_{\mathrm{KL}}(p(x,z)\,\|\,q(x,z))`. Each is written four ways (Astorga 2021):
 
 .. math::
     D_{\mathrm{KL}}(q\|p)
@@ -69,7 +69,7 @@ FORWARD_KL_TERM_NAMES: tuple[str, ...] = (
 #: Each reverse-KL term name with its forward-KL mirror image.
 MIRROR = dict(zip(REVERSE_KL_TERM_NAMES, FORWARD_KL_TERM_NAMES))
 
-#: Which terms make up each equation of :math:`D_{\mathrm{KL}}(q(x,z)\|p(x,z))` (seed 002, Eq. 4.2–4.5).
+#: Which terms make up each equation of :math:`D_{\mathrm{KL}}(q(x,z)\|p(x,z))` (Astorga 2021, Eq. 4.2–4.5).
 REVERSE_KL_FORMS: dict[str, tuple[str, ...]] = {
     "4.2": ("D_KL(q(x)||p(x))", "E_q(x)[D_KL(q(z|x)||p(z|x))]"),
     "4.3": ("E_q[-log p(x|z)]", "-h_q(x)", "E_q(x)[D_KL(q(z|x)||p(z))]"),
@@ -77,24 +77,24 @@ REVERSE_KL_FORMS: dict[str, tuple[str, ...]] = {
     "4.5": ("E_q[-log p(x|z)]", "-h_q(x)", "I_q(x,z)", "D_KL(q(z)||p(z))"),
 }
 
-#: Which terms make up each equation of :math:`D_{\mathrm{KL}}(p(x,z)\|q(x,z))` (seed 002, Eq. 4.6–4.9).
+#: Which terms make up each equation of :math:`D_{\mathrm{KL}}(p(x,z)\|q(x,z))` (Astorga 2021, Eq. 4.6–4.9).
 FORWARD_KL_FORMS: dict[str, tuple[str, ...]] = {
     forward: tuple(MIRROR[name] for name in REVERSE_KL_FORMS[reverse])
     for forward, reverse in (("4.6", "4.2"), ("4.7", "4.3"), ("4.8", "4.4"), ("4.9", "4.5"))
 }
 
 #: Reverse-KL terms that no parameter changes: :math:`-h_q(x)`, the entropy of the data distribution
-#: (seed 002, §4.2: "h_q(x) is a constant"). Every other term depends on the encoder or the generative side.
+#: (Astorga 2021, §4.2: "h_q(x) is a constant"). Every other term depends on the encoder or the generative side.
 REVERSE_KL_CONSTANT_TERMS: tuple[str, ...] = ("-h_q(x)",)
 
-#: Forward-KL terms that are constant when the prior :math:`p(z)` is fixed: :math:`-h_p(z)` (seed 002,
+#: Forward-KL terms that are constant when the prior :math:`p(z)` is fixed: :math:`-h_p(z)` (Astorga 2021,
 #: §4.3). With a learned prior (e.g. a mixture prior) it is optimized like any other term.
 FORWARD_KL_CONSTANT_TERMS_FIXED_PRIOR: tuple[str, ...] = ("-h_p(z)",)
 
 
 @dataclass(frozen=True)
 class FamilyForm:
-    r"""How a model family uses one equation of seed 002, Ch. 4.
+    r"""How a model family uses one equation of Astorga's (2021) Ch. 4.
 
     ``divergence`` is ``"reverse"`` or ``"forward"``, ``form`` the equation number. ``kept`` are the terms
     it optimizes as written, ``replaced`` pairs a term with the surrogate the family trains instead
@@ -133,7 +133,7 @@ PRIOR_KL = "E_q(x)[D_KL(q(z|x)||p(z))]"
 AGGREGATE_KL = "D_KL(q(z)||p(z))"
 DATA_KL = "D_KL(p(x)||q(x))"
 
-#: The form of Ch. 4 that each family keeps (seed 002, §4.2–4.3 and Table 5.1):
+#: The form of Ch. 4 that each family keeps (Astorga 2021, §4.2–4.3 and Table 5.1):
 #: VAE, β-VAE and AVB use Eq. 4.3; AAE, WAE and InfoVAE use Eq. 4.5 with the aggregate KL replaced and
 #: :math:`I_q(x,z)` not optimized; AIM and InfoGAN use Eq. 4.9 with the data KL replaced and
 #: :math:`I_p(x,z)` not optimized. :math:`h_q(x)` is dropped as a constant, :math:`h_p(z)` as a constant
@@ -172,7 +172,7 @@ MODEL_FAMILIES: dict[str, FamilyForm] = {
 
 
 def reverse_kl_terms(model: GIModel, form: str = "4.3") -> dict[str, Tensor]:
-    r"""The terms of one equation for :math:`D_{\mathrm{KL}}(q(x,z)\|p(x,z))` (seed 002, Eq. 4.2–4.5).
+    r"""The terms of one equation for :math:`D_{\mathrm{KL}}(q(x,z)\|p(x,z))` (Astorga 2021, Eq. 4.2–4.5).
 
     ``form`` is ``"4.2"``, ``"4.3"``, ``"4.4"`` or ``"4.5"`` (see :data:`REVERSE_KL_FORMS`). The values,
     signs included, sum to :func:`reverse_kl`. :math:`-h_q(x)` is constant
@@ -185,7 +185,7 @@ def reverse_kl_terms(model: GIModel, form: str = "4.3") -> dict[str, Tensor]:
 
 
 def forward_kl_terms(model: GIModel, form: str = "4.7") -> dict[str, Tensor]:
-    r"""The terms of one equation for :math:`D_{\mathrm{KL}}(p(x,z)\|q(x,z))` (seed 002, Eq. 4.6–4.9).
+    r"""The terms of one equation for :math:`D_{\mathrm{KL}}(p(x,z)\|q(x,z))` (Astorga 2021, Eq. 4.6–4.9).
 
     ``form`` is ``"4.6"``, ``"4.7"``, ``"4.8"`` or ``"4.9"`` (see :data:`FORWARD_KL_FORMS`). Computed as
     the reverse terms of ``model.swapped()``, renamed. The values sum to :func:`forward_kl`;
@@ -201,7 +201,7 @@ def reverse_kl(model: GIModel) -> Tensor:
     r""":math:`D_{\mathrm{KL}}(q(x,z)\|p(x,z))` computed directly from the two joints (:math:`+\infty` off support).
 
     Discrete: :math:`\sum_{x,z} q(x,z)\log\frac{q(x,z)}{p(x,z)}`; Gaussian: the KL between the joint
-    Gaussians (:func:`gi_core.maths.gaussians.kl_full_gaussians`, seed 002, Eq. 6.4).
+    Gaussians (:func:`gi_core.maths.gaussians.kl_full_gaussians`, Astorga 2021, Eq. 6.4).
     """
     check_gi_model(model)
     if isinstance(model, DiscreteGIModel):

@@ -1,6 +1,6 @@
 r"""Positive-definite kernels on vectors and the maximum mean discrepancy (MMD) between two samples.
 
-InfoVAE-MMD (seed 002, §6.2, and §2 "InfoVAE/WAE-MMD replace it by MMD(q(z), p(z))") penalizes
+InfoVAE-MMD (Astorga 2021, §6.2, and §2 "InfoVAE/WAE-MMD replace it by MMD(q(z), p(z))") penalizes
 :math:`\mathrm{MMD}^2(q(z), p(z))`; the thesis does not state the kernel. Two common choices are
 provided: the Gaussian (RBF) kernel of InfoVAE (Zhao et al., 2019) and the inverse multiquadratic
 (IMQ) kernel of WAE-MMD (Tolstikhin et al., 2018), whose heavier tails keep gradients alive when
@@ -90,7 +90,7 @@ def mmd_squared(x: Tensor, y: Tensor, kernel: str = "imq", unbiased: bool = True
     exactly 0 for ``y = x``). ``kernel`` is ``"imq"`` (:func:`imq_kernel`, keyword ``scale``; WAE uses
     :func:`default_imq_scale`) or ``"rbf"`` (:func:`rbf_kernel`, keyword ``bandwidth``), and
     ``kernel_args`` must hold exactly that keyword. The result is a differentiable scalar tensor:
-    InfoVAE-MMD (seed 002, §6.2) uses it as the restriction :math:`R = \mathrm{MMD}^2(q(z), p(z))`.
+    InfoVAE-MMD (Astorga 2021, §6.2) uses it as the restriction :math:`R = \mathrm{MMD}^2(q(z), p(z))`.
     """
     if kernel not in _KERNELS:
         raise ValueError(f"unknown kernel {kernel!r}; choose one of {sorted(_KERNELS)}")

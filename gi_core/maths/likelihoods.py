@@ -60,7 +60,7 @@ def _positive_parameter(value: float | Tensor, name: str, x: Tensor, shape: torc
 def squared_error(x: Tensor, mean: Tensor, event_dims: int | None = None) -> Tensor:
     r"""Per-sample sum of squared errors :math:`\mathrm{SSE} = \|x-\tilde x\|^2 = \sum_d (x_d-\tilde x_d)^2`, shape ``(B,)``.
 
-    Seed 002 §6.1 computes the likelihood terms :math:`\mathbb E_{q}[-\log p(x|z)]` "as MSE". Summed over
+    Astorga's (2021) §6.1 computes the likelihood terms :math:`\mathbb E_{q}[-\log p(x|z)]` "as MSE". Summed over
     the data entries, this is :math:`-\log\mathcal N(x;\tilde x, \tfrac12 I)` up to the constant
     :math:`\tfrac D2\log\pi`: a Gaussian decoder with variance :math:`\tfrac12` (see
     :func:`gaussian_log_likelihood` for the general relation). The zoo's reconstruction term.
@@ -84,7 +84,7 @@ def gaussian_log_likelihood(
     .. math:: \log p(x|z) = -\frac{1}{2}\sum_d\Big[\log(2\pi\sigma_d^2) + \frac{(x_d-\hat x_d)^2}{\sigma_d^2}\Big]
         \;\overset{\sigma_d\equiv\sigma}{=}\; -\frac{\mathrm{SSE}}{2\sigma^2} - \frac D2\log(2\pi\sigma^2)
 
-    The reconstruction term of the ELBO, seed 002 Eq. 2.4. Seed 002 §6.1 trains with the MSE instead:
+    The reconstruction term of the ELBO (Astorga 2021, Eq. 2.4). The thesis's §6.1 trains with the MSE instead:
     for a fixed scalar :math:`\sigma^2` the two differ by the affine map above (scale
     :math:`-D/(2\sigma^2)` on the per-entry MSE, plus :func:`gaussian_log_likelihood_constant`), so
     they have the same minimizer but not the same value, and the implied :math:`\sigma^2` sets the

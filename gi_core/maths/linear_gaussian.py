@@ -2,7 +2,7 @@ r"""A linear-Gaussian latent-variable model, where every quantity of variational
 
 :math:`p(z)=\mathcal N(0,I_J)`, :math:`p(x|z)=\mathcal N(Wz+b,\,s^2I_D)` (probabilistic PCA). It is the
 test bed for the identity :math:`\log p(x) = \mathrm{ELBO}(q) + \mathrm{KL}(q(z|x)\,\|\,p(z|x))`
-(seed 002, Eq. 2.3–2.4 and Eq. 4.2; seed 004 §1.5).
+(Astorga 2021, Eq. 2.3–2.4 and Eq. 4.2; Corro and Sebag 2023, §1.5).
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ class LinearGaussianModel:
         .. math:: \mathbb E_q\log p(x|z) = -\frac D2\log(2\pi s^2)
             - \frac{\|x - Wm - b\|^2 + \sum_j v_j\|W_{:,j}\|^2}{2s^2},
 
-        minus :math:`\mathrm{KL}(q\,\|\,\mathcal N(0,I))` (seed 002, Eq. 2.4–2.5).
+        minus :math:`\mathrm{KL}(q\,\|\,\mathcal N(0,I))` (Astorga 2021, Eq. 2.4–2.5).
         """
         self._check_q(x, q_mean, q_log_var)
         column_norms = self.weight.square().sum(0)

@@ -1,9 +1,9 @@
-r"""Cross-domain latent modulation (CDLM; Hou et al., seed 003): the modulated reparameterization of Eq. 1–2, its
+r"""Cross-domain latent modulation (CDLM; Hou et al. 2022): the modulated reparameterization of Eq. 1–2, its
 moments (Eq. 3–6), and the KL reductions of full and partial modulation (Eq. 7–15).
 
 A shared encoder maps an image :math:`x` to the moments :math:`(\mu,\sigma)` of a diagonal Gaussian and to a
 deep representation :math:`h\in(0,1)^d` of the latent's dimension. The reparameterization noise of one domain is
-replaced by the other domain's representation plus a little noise (seed 003 Eq. 1–2):
+replaced by the other domain's representation plus a little noise (Hou et al. 2022, Eq. 1–2):
 
 .. math:: \ddot z_{st} = \mu_s + \sigma_s\odot(\gamma_1 h_t + \gamma_2\varepsilon),\qquad
     \ddot z_{ts} = \mu_t + \sigma_t\odot(\gamma_1 h_s + \gamma_2\varepsilon),\qquad \varepsilon\sim\mathcal N(0,I).
@@ -63,7 +63,7 @@ def modulated_gaussian(mean: Tensor, log_var: Tensor, h: Tensor, gamma1: float, 
     .. math:: \ddot z\,|\,h \sim \mathcal N\big(\mu + \gamma_1\sigma\odot h,\ \operatorname{diag}(\gamma_2\sigma)^2\big),
         \qquad \log\operatorname{var} = \log\sigma^2 + 2\log\gamma_2
 
-    Seed 003 Eq. 1–2 with :math:`h` the *other* domain's representation (given :math:`x_s` and :math:`x_t`,
+    Hou et al.'s (2022) Eq. 1–2 with :math:`h` the *other* domain's representation (given :math:`x_s` and :math:`x_t`,
     :math:`h` is deterministic). Needs :math:`\gamma_2>0` (with :math:`\gamma_2=0` the latent is a point).
     """
     gamma1, gamma2 = check_gammas(gamma1, gamma2)

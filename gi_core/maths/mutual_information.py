@@ -1,6 +1,6 @@
-r"""The mutual-information view of a GI model, term by term (seed 002, Ch. 5, Eq. 5.1–5.13 and Table 5.1).
+r"""The mutual-information view of a GI model, term by term (Astorga 2021, Ch. 5, Eq. 5.1–5.13 and Table 5.1).
 
-The mutual information of a joint :math:`r(x,z)` is (seed 002, Eq. 5.1)
+The mutual information of a joint :math:`r(x,z)` is (Astorga 2021, Eq. 5.1)
 
 .. math:: I_r(x,z) = D_{\mathrm{KL}}(r(x,z)\,\|\,r(x)r(z))
     = \mathbb E_r[\log r(x|z)] + h_r(x) = \mathbb E_r[\log r(z|x)] + h_r(z).
@@ -101,7 +101,7 @@ def _eq_5_11_form(model: GIModel, side: str, expected_key: str) -> dict[str, Ten
 
 
 def inference_mi_terms(model: GIModel) -> dict[str, Tensor]:
-    r"""The terms of :math:`I_q(x,z)` in seed 002, Eq. 5.2.
+    r"""The terms of :math:`I_q(x,z)` in Astorga's (2021) Eq. 5.2.
 
     .. math:: I_q(x,z) = \underbrace{\mathbb E_{q(x,z)}[\log p(x|z)]}_{\texttt{expected\_log\_likelihood}}
         + \underbrace{h_q(x)}_{\texttt{h\_q\_x}}
@@ -114,7 +114,7 @@ def inference_mi_terms(model: GIModel) -> dict[str, Tensor]:
 
 
 def generative_mi_terms(model: GIModel) -> dict[str, Tensor]:
-    r"""The terms of :math:`I_p(x,z)` in seed 002, Eq. 5.7 (the mirror image of Eq. 5.2).
+    r"""The terms of :math:`I_p(x,z)` in Astorga's (2021) Eq. 5.7 (the mirror image of Eq. 5.2).
 
     .. math:: I_p(x,z) = \underbrace{\mathbb E_{p(x,z)}[\log q(z|x)]}_{\texttt{expected\_log\_likelihood}}
         + \underbrace{h_p(z)}_{\texttt{h\_p\_z}}
@@ -127,19 +127,19 @@ def generative_mi_terms(model: GIModel) -> dict[str, Tensor]:
 
 
 def inference_mi_from_kls(model: GIModel) -> dict[str, Tensor]:
-    r""":math:`I_q(x,z)` as a difference of two KL divergences to the prior (seed 002, Eq. 5.11).
+    r""":math:`I_q(x,z)` as a difference of two KL divergences to the prior (Astorga 2021, Eq. 5.11).
 
     .. math:: I_q(x,z) = \underbrace{\mathbb E_{q(x)} D_{\mathrm{KL}}(q(z|x)\|p(z))}_{\texttt{expected\_kl\_to\_prior}}
         - \underbrace{D_{\mathrm{KL}}(q(z)\|p(z))}_{\texttt{marginal\_kl}}
 
-    This is the computable form behind the metric :math:`\tilde I_q` (seed 002, §5 and Table 6.4).
+    This is the computable form behind the metric :math:`\tilde I_q` (Astorga 2021, §5 and Table 6.4).
     ``"total"`` is the difference, ``"mutual_information"`` the direct value.
     """
     return _eq_5_11_form(model, "q", "expected_kl_to_prior")
 
 
 def generative_mi_from_kls(model: GIModel) -> dict[str, Tensor]:
-    r""":math:`I_p(x,z)` as a difference of two KL divergences to the data distribution (seed 002, Eq. 5.12–5.13).
+    r""":math:`I_p(x,z)` as a difference of two KL divergences to the data distribution (Astorga 2021, Eq. 5.12–5.13).
 
     .. math:: I_p(x,z) = \underbrace{\mathbb E_{p(z)} D_{\mathrm{KL}}(p(x|z)\|q(x))}_{\texttt{expected\_kl\_to\_data}}
         - \underbrace{D_{\mathrm{KL}}(p(x)\|q(x))}_{\texttt{marginal\_kl}}
@@ -162,13 +162,14 @@ def _check_restriction(restriction: Tensor | float) -> Tensor:
         raise ValueError("restriction R must be finite")
     if bool((value < 0).any()):
         raise ValueError(
-            f"restriction R must be >= 0 (seed 002, Eq. 5.5/5.8), got minimum {value.min().item():.4g}"
+            f"restriction R must be >= 0 (Astorga 2021, Eq. 5.5/5.8), got minimum {value.min().item():.4g}"
         )
     return value
 
 
 def mi_bound_terms(model: GIModel, restriction: Tensor | float, side: str = "q") -> dict[str, Tensor]:
-    r"""The loss of a model with restriction :math:`R` and its gap to the mutual information (seed 002, Eq. 5.4–5.9).
+    r"""The loss of a model with restriction :math:`R` and its gap to the mutual information (Astorga 2021,
+    Eq. 5.4–5.9).
 
     For ``side="q"`` (Eq. 5.4–5.6):
 
@@ -208,7 +209,7 @@ GROUPS: tuple[str, ...] = ("match q(z|x), p(z)", "match q(z), p(z)", "match p(x)
 
 @dataclass(frozen=True)
 class Restriction:
-    r"""One row of seed 002, Table 5.1: a model's loss is ``likelihood`` + ``restriction`` (Eq. 5.5 / 5.8).
+    r"""One row of Astorga's (2021) Table 5.1: a model's loss is ``likelihood`` + ``restriction`` (Eq. 5.5 / 5.8).
 
     ``bound`` is the mutual information it bounds (one of :data:`BOUNDS`), ``group`` what its restriction
     matches (one of :data:`GROUPS`), ``likelihood`` the likelihood term of its loss (one of :data:`LIKELIHOODS`)
@@ -239,7 +240,7 @@ _BOTH = LIKELIHOODS[2]
 _Q_MARGINAL = "match q(z), p(z)"
 _Q_CONDITIONAL = "match q(z|x), p(z)"
 
-#: Every row of seed 002, Table 5.1, plus the thesis's WVAE and JS-VAE (§6.2), which bound :math:`I_q`.
+#: Every row of Astorga's (2021) Table 5.1, plus the thesis's WVAE and JS-VAE (§6.2), which bound :math:`I_q`.
 #: ``x'`` is the second domain of the translation models (Cycle-GAN, DiscoGAN). The thesis gives no group
 #: to the :math:`I_q + I_p` rows; ALICE is filed under ``"joint"`` and DiscoGAN under ``"other"``. Pure
 #: joint matching (ALI / BiGAN) has no likelihood term, so it is not a bound of this form and not in the table.
@@ -267,7 +268,7 @@ RESTRICTIONS: tuple[Restriction, ...] = (
 
 
 def restriction_table() -> list[dict[str, str]]:
-    """Table 5.1 of seed 002 as one ``{field: text}`` dict per row, ready for ``pandas.DataFrame`` or printing.
+    """Table 5.1 of Astorga (2021) as one ``{field: text}`` dict per row, ready for ``pandas.DataFrame`` or printing.
 
     The rows are :data:`RESTRICTIONS`. Pure ALI / BiGAN is absent: it has no likelihood term, so its loss is
     not of the form likelihood + restriction that Eq. 5.5 / 5.8 need.
@@ -275,7 +276,7 @@ def restriction_table() -> list[dict[str, str]]:
     return [asdict(row) for row in RESTRICTIONS]
 
 
-# --- estimating I_q from an encoder's outputs (Eq. 5.11, Gaussian q(z); seed 002 §6.3.2) -------
+# --- estimating I_q from an encoder's outputs (Eq. 5.11, Gaussian q(z); Astorga 2021, §6.3.2) -------
 
 MOMENTS: tuple[str, ...] = ("means", "aggregate")
 
@@ -298,7 +299,7 @@ def expected_kl_to_prior(mean: Tensor, log_var: Tensor) -> float:
 def aggregate_gaussian(mean: Tensor, log_var: Tensor, moments: str = "means") -> tuple[Tensor, Tensor]:
     r"""Mean and covariance of the Gaussian that stands in for :math:`q(z)=\frac1N\sum_i q(z|x_i)`.
 
-    ``moments="means"`` (seed 002 §6.2): the batch moments (Eq. 6.2–6.3) of the posterior means
+    ``moments="means"`` (Astorga 2021, §6.2): the batch moments (Eq. 6.2–6.3) of the posterior means
     :math:`\tilde\mu_i` only. ``moments="aggregate"``: the exact moments of the mixture,
     :math:`\operatorname{Cov}(\tilde\mu) + \frac1N\sum_i\operatorname{diag}\tilde\sigma_i^2` (law of total
     covariance), with the unbiased :math:`\frac1{N-1}` for the first part as in Eq. 6.3.
@@ -319,7 +320,8 @@ def marginal_kl_to_prior(mean: Tensor, log_var: Tensor, moments: str = "means") 
 
 
 def estimated_mutual_information(mean: Tensor, log_var: Tensor, moments: str = "means") -> float:
-    r""":math:`\tilde I_q = D^{\mathrm{VAE}}_{\mathrm{KL}} - D^{\mathcal Z}_{\mathrm{KL}}`, seed 002 Eq. 5.11 with a Gaussian :math:`q(z)`.
+    r""":math:`\tilde I_q = D^{\mathrm{VAE}}_{\mathrm{KL}} - D^{\mathcal Z}_{\mathrm{KL}}`: Eq. 5.11 of Astorga (2021)
+    with a Gaussian :math:`q(z)`.
 
     .. math:: I_q(x,z) = \mathbb E_{q(x)}\mathrm{KL}(q(z|x)\,\|\,p(z)) - \mathrm{KL}(q(z)\,\|\,p(z))
 

@@ -1,4 +1,5 @@
-r"""Schedules of Ganin et al. (2016; seed 004 §3.4) as functions of the training progress, and of the step.
+r"""Schedules of Ganin et al. (2016; Corro and Sebag 2023, §3.4) as functions of the training progress and of the
+step.
 
 :func:`grl_schedule` and :func:`dann_learning_rate` are the formulas of the paper, in the progress
 :math:`p\in[0,1]`; :func:`grl_ramp` and :func:`annealed_lr_factor` turn them into functions of the step that
@@ -18,9 +19,10 @@ from gi_core.validation import check_positive_int, check_real
 def grl_schedule(progress: float, gamma: float = 10.0) -> float:
     r"""Ganin et al.'s GRL coefficient :math:`\lambda_p = \frac{2}{1+e^{-\gamma p}} - 1 = \tanh(\gamma p/2)`.
 
-    ``progress`` :math:`p\in[0,1]` is the fraction of training done (seed 004 §3.4, :math:`\gamma=10`). The
-    coefficient rises from 0, which keeps the noisy early domain gradient from swamping the features,
-    to (almost) 1: :math:`\lambda_{0.5}\approx0.9866` and :math:`\lambda_1\approx0.99991` for :math:`\gamma=10`.
+    ``progress`` :math:`p\in[0,1]` is the fraction of training done (Corro and Sebag 2023, §3.4,
+    :math:`\gamma=10`). The coefficient rises from 0, which keeps the noisy early domain gradient from swamping the
+    features, to (almost) 1: :math:`\lambda_{0.5}\approx0.9866` and :math:`\lambda_1\approx0.99991` for
+    :math:`\gamma=10`.
     """
     progress = check_real(progress, "progress", minimum=0.0, maximum=1.0)
     gamma = check_real(gamma, "gamma", minimum=0.0, strict=True)
@@ -28,7 +30,7 @@ def grl_schedule(progress: float, gamma: float = 10.0) -> float:
 
 
 def dann_learning_rate(progress: float, lr0: float = 0.01, alpha: float = 10.0, beta: float = 0.75) -> float:
-    r"""Ganin et al.'s annealed learning rate :math:`\mu_p = \mu_0/(1+\alpha p)^\beta` (seed 004 §3.4).
+    r"""Ganin et al.'s annealed learning rate :math:`\mu_p = \mu_0/(1+\alpha p)^\beta` (Corro and Sebag 2023, §3.4).
 
     Defaults :math:`\mu_0=0.01`, :math:`\alpha=10`, :math:`\beta=0.75`; ``progress`` :math:`p\in[0,1]`.
     """

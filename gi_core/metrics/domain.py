@@ -1,5 +1,5 @@
 r"""Scores of domain-adaptation models: accuracies on both domains, how far apart the domains are in a feature space,
-and how well one classifier serves both (seed 004 §3.3).
+and how well one classifier serves both (Corro and Sebag 2023, §3.3).
 
 :func:`a_distance` is the proxy A-distance :math:`\hat d_A = 2(1-2\varepsilon)` of a linear domain classifier, the
 divergence term of the Ben-David bound; :func:`joint_error` estimates its adaptability term :math:`\lambda^*`. The
@@ -64,8 +64,8 @@ def joint_error(
     seed: int = 0,
 ) -> dict[str, float]:
     r"""An estimate of the Ben-David adaptability term :math:`\lambda^*=\min_h[\varepsilon_S(h)+\varepsilon_T(h)]`
-    for linear classifiers on given features (seed 004 §3.3; :func:`~gi_core.maths.ben_david.ben_david_terms` computes it exactly on a
-    finite space).
+    for linear classifiers on given features (Corro and Sebag 2023, §3.3;
+    :func:`~gi_core.maths.ben_david.ben_david_terms` computes it exactly on a finite space).
 
     Each domain is split at random into a training and a test part (``test_fraction``); one multinomial
     logistic regression (scikit-learn, standardised features, penalty ``C``) is fitted to the labelled training
@@ -149,10 +149,10 @@ def a_distance(
     max_per_domain: int | None = None,
     seed: int = 0,
 ) -> ADistance:
-    r"""Proxy A-distance :math:`\hat d_A = 2(1-2\varepsilon)` between two samples of features (seed 004 §3.3).
+    r"""Proxy A-distance :math:`\hat d_A = 2(1-2\varepsilon)` between two feature samples (Corro and Sebag 2023, §3.3).
 
     :math:`\varepsilon` is the held-out error of a linear domain classifier (Ben-David et al., 2007/2010;
-    Ganin et al., 2016; Long et al., 2015, used by seed 003 Fig. 9). Protocol:
+    Ganin et al., 2016; Long et al., 2015; used in Hou et al. 2022, Fig. 9). Protocol:
 
     1. with ``max_per_domain``, keep that many random examples of each domain;
     2. split each domain at random into a training part and a test part (``test_fraction`` of it);
@@ -160,7 +160,7 @@ def a_distance(
     4. choose :math:`C` in ``C_grid`` by 3-fold cross-validated balanced accuracy on the training part
        (the test part is never used to choose anything), then refit on the whole training part;
     5. :math:`\varepsilon = \tfrac12(\text{error on the source test part} + \text{error on the target test
-       part})`, the balanced error: the empirical divergence of seed 004 §3.3 weighs the two domains by
+       part})`, the balanced error: the empirical divergence of Corro and Sebag's (2023) §3.3 weighs the two domains by
        :math:`1/n` and :math:`1/n'`, so unequal sample sizes do not move it.
 
     ``classifier``: ``"linear_svm"`` (scikit-learn ``LinearSVC``) or ``"logistic"`` (logistic regression),

@@ -1,6 +1,6 @@
 r"""Sample-quality metrics: the Inception Score and the Fréchet distance, computed with an in-repo classifier.
 
-Protocol of seed 002, §6.3 (IS/FID classifier) for MNIST and Fashion-MNIST: a classifier with the
+Protocol of Astorga's (2021) §6.3 (IS/FID classifier) for MNIST and Fashion-MNIST: a classifier with the
 *encoder architecture*, whose last linear layer is a softmax over the classes, is trained on the
 training split. Its class probabilities :math:`p^*(y|x)` give the Inception Score (Eqs. 2.6–2.7), and
 its penultimate features (the input of that last linear layer) give the Fréchet distance (Eq. 2.8,
@@ -112,7 +112,7 @@ def _check_probs(probs: Tensor) -> Tensor:
 def split_inception_scores(probs: Tensor, splits: int = 1) -> Tensor:
     r"""Inception Score of each of ``splits`` consecutive, nearly equal chunks of ``probs``; float64 ``(splits,)``.
 
-    For a chunk of predictions :math:`p^*(y|x_i)`, :math:`i=1..n` (Salimans et al., 2016; seed 002, Eqs. 2.6–2.7),
+    For a chunk of predictions :math:`p^*(y|x_i)`, :math:`i=1..n` (Salimans et al., 2016; Astorga 2021, Eqs. 2.6–2.7),
 
     .. math:: \mathrm{IS} = \exp\Big(\frac1n\sum_i D_{\mathrm{KL}}\big(p^*(y|x_i)\,\|\,\hat p(y)\big)\Big),
         \qquad \hat p(y) = \frac1n\sum_i p^*(y|x_i),
@@ -143,7 +143,7 @@ def inception_score(probs: Tensor, splits: int = 1) -> float:
 def feature_statistics(features: Tensor) -> tuple[Tensor, Tensor]:
     r"""Mean ``(F,)`` and unbiased covariance ``(F, F)`` of ``features`` ``(N, F)``, ``N >= 2``, in float64.
 
-    The Gaussian fit of seed 002, Eq. 2.8 (computed by :func:`gi_core.maths.gaussians.batch_moments`, Eqs. 6.2–6.3).
+    The Gaussian fit of Astorga's (2021) Eq. 2.8 (by :func:`gi_core.maths.gaussians.batch_moments`, Eqs. 6.2–6.3).
     """
     check_tensor(features, "features", ndim=2)
     return batch_moments(features.detach().double(), "features")
@@ -164,7 +164,7 @@ def frechet_distance(mean1: Tensor, cov1: Tensor, mean2: Tensor, cov2: Tensor, e
 
     .. math:: d^2 = \|\mu_1-\mu_2\|^2 + \operatorname{Tr}\big(\Sigma_1 + \Sigma_2 - 2(\Sigma_1\Sigma_2)^{1/2}\big)
 
-    Seed 002, Eq. 2.8 (FID; Heusel et al., 2017), the same expression as the squared :math:`W_2` of
+    Astorga's (2021) Eq. 2.8 (FID; Heusel et al., 2017), the same expression as the squared :math:`W_2` of
     Eq. 6.5. As in the TTUR reference code, :math:`(\Sigma_1\Sigma_2)^{1/2}` is ``scipy.linalg.sqrtm`` of
     the product in float64; if that is not finite (e.g. singular covariances), it is recomputed for
     :math:`(\Sigma_1+\epsilon I)(\Sigma_2+\epsilon I)`. Rounding can make the root complex: its real part

@@ -1,4 +1,4 @@
-r"""The unsupervised metrics of seed 002 Tables 6.4–6.5 (§6.3.2), from encoder outputs and reconstructions.
+r"""The unsupervised metrics of Astorga's (2021) Tables 6.4–6.5 (§6.3.2), from encoder outputs and reconstructions.
 
 They return floats in nats (per example, summed over the latent dimensions) or, for :func:`log_mse`, the
 natural log of a mean squared error. The information columns of the tables (:math:`D^{\mathrm{VAE}}_{\mathrm{KL}}`,
@@ -21,7 +21,7 @@ from gi_core.validation import check_same_shape, check_tensor
 def log_mse(target: Tensor, estimate: Tensor) -> float:
     r""":math:`\log\frac1{N D}\sum_{i,d}(a_{id}-b_{id})^2`, the "LL in :math:`\mathcal X`" and "LL in :math:`\mathcal Z`" columns.
 
-    Seed 002 §6.3.2: the tables' "LL" columns are the log of the mean squared error (lower is better),
+    Astorga's (2021) §6.3.2: the tables' "LL" columns are the log of the mean squared error (lower is better),
     in :math:`\mathcal X` between an input and its reconstruction and in :math:`\mathcal Z` between a
     prior draw :math:`z` and the encoder mean of its decoding.
     """

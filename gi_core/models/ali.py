@@ -28,7 +28,7 @@ _GENERATOR_KIND = {"standard": "non_saturating", "hinge": "hinge"}
 
 
 class ALI(nn.Module):
-    r"""Adversarially learned inference / BiGAN (Dumoulin et al., 2017; Donahue et al., 2017), seed 002 Eq. 4.1.
+    r"""Adversarially learned inference / BiGAN (Dumoulin et al., 2017; Donahue et al., 2017): Astorga's (2021) Eq. 4.1.
 
     A discriminator tells inference pairs :math:`(x, \tilde z)`, :math:`x\sim q(x)`,
     :math:`\tilde z\sim q(z|x)` (label 1), from generative pairs :math:`(\tilde x, z)`,

@@ -21,7 +21,7 @@ from gi_core.validation import check_module
 class AVB(GaussianAutoencoder):
     r"""Adversarial variational Bayes (Mescheder, Nowozin & Geiger, 2017): the KL of the ELBO estimated by a discriminator.
 
-    Seed 002 Table 5.1, :math:`R^{\mathrm{AVB}} = \mathcal D(q(z|x)q(x)\,\|\,p(z)q(x))`. A discriminator
+    Astorga's (2021) Table 5.1, :math:`R^{\mathrm{AVB}} = \mathcal D(q(z|x)q(x)\,\|\,p(z)q(x))`. A discriminator
     :math:`T(x, z)` (a logit) tells :math:`(x, z)`, :math:`z\sim q(z|x)` (label 1) from
     :math:`(x, z)`, :math:`z\sim p(z)=\mathcal N(0,I)` (label 0). Its optimum is the log density ratio
 
@@ -29,7 +29,7 @@ class AVB(GaussianAutoencoder):
         \mathbb E_{q(z|x)}[T^*(x,z)] = \mathrm{KL}(q(z|x)\,\|\,p(z)),
 
     so the encoder and decoder minimise :math:`-\mathbb E_{q(x)}\mathbb E_{q(z|x)}[\log p(x|z) - T(x,z)]`,
-    the negative ELBO (seed 002 Eq. 2.4) with the KL replaced by :math:`T`. The sample
+    the negative ELBO (Astorga 2021, Eq. 2.4) with the KL replaced by :math:`T`. The sample
     :math:`z = \mu + \sigma\odot\varepsilon` is reparameterized, so the gradient reaches the encoder through
     :math:`T`'s input; :math:`T`'s own parameters must be moved only by ``"discriminator_loss"`` (build
     the optimizers from :meth:`parameters_by_loss`). Because :math:`\mathbb E_q[\nabla_\phi T^*] = 0`,

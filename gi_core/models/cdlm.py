@@ -1,4 +1,4 @@
-r"""Cross-domain latent modulation (CDLM; Hou et al., seed 003 §3–4): the model, its objective and update rules
+r"""Cross-domain latent modulation (CDLM; Hou et al. 2022, §3–4): the model, its objective and update rules
 (Eq. 16–22). The modulated reparameterization and its analysis (Eq. 1–15) are :mod:`gi_core.maths.modulation`.
 
 Typos and ambiguities of the seed in Eq. 16–24, and what is implemented instead:
@@ -9,7 +9,7 @@ Typos and ambiguities of the seed in Eq. 16–24, and what is implemented instea
 * Eq. 20 squares a difference of two expected log-likelihoods (scalars); the text says the consistency is the
   mean squared error between the two decoded images, which is what :class:`CDLM` computes.
 * Eq. 21 descends :math:`\nabla_\phi\mathcal L_{adv}`; the encoder must *ascend* the domain loss, which it
-  does because :math:`\mathcal L_{adv}` is computed through the gradient reversal layer (seed 003 Eq. 24).
+  does because :math:`\mathcal L_{adv}` is computed through the gradient reversal layer (Hou et al. 2022, Eq. 24).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from gi_core.validation import (check_batch, check_choice, check_generator, chec
 
 
 class CDLMEncoder(nn.Module):
-    r"""CDLM's shared encoder :math:`E_\phi`: :math:`x\mapsto(\mu, \log\sigma^2, h)` (seed 003 §3.1).
+    r"""CDLM's shared encoder :math:`E_\phi`: :math:`x\mapsto(\mu, \log\sigma^2, h)` (Hou et al. 2022, §3.1).
 
     Two stride-2 4×4 convolutions (``channels``, ``2*channels`` maps; :math:`H\to H/4`) give :math:`h'`, the
     flattened last convolutional layer; linear heads give :math:`\mu`, the bounded log-variance (a linear
@@ -71,7 +71,7 @@ class CDLMEncoder(nn.Module):
 
 
 class CDLM(nn.Module):
-    r"""Cross-domain latent modulation for unsupervised domain adaptation (seed 003 §3–4).
+    r"""Cross-domain latent modulation for unsupervised domain adaptation (Hou et al. 2022, §3–4).
 
     Parts: ``encoder`` :math:`E_\phi(x)\to(\mu,\log\sigma^2,h)` shared by both domains, ``decoder``
     :math:`D_\theta` of the source ("desired") domain returning the raw image (Bernoulli logits, or a
@@ -290,7 +290,8 @@ class CDLM(nn.Module):
 
     # -- evaluation --
     def translate(self, x: Tensor, noise: bool = True, generator: torch.Generator | None = None) -> Tensor:
-        """Source-style images :math:`\\tilde x = D_\\theta(\\gamma_1h + \\gamma_2\\varepsilon)` of ``x`` (seed 003 test mode).
+        """Source-style images :math:`\\tilde x = D_\\theta(\\gamma_1h + \\gamma_2\\varepsilon)` of ``x``
+        (the test mode of Hou et al. 2022).
 
         ``noise=False`` drops :math:`\\gamma_2\\varepsilon` (the seed keeps it; Table 6 shows it hardly matters).
         """

@@ -1,4 +1,5 @@
-r"""The classifier of seed 002 §6.3 behind the Inception Score and FID: an encoder's body and a linear softmax layer.
+r"""The classifier of Astorga's (2021) §6.3 behind the Inception Score and FID: an encoder's body and a linear
+softmax layer.
 
 It is trained by cross-entropy like any model of the book (:class:`gi_core.trainer.Trainer`); its probabilities
 and penultimate features are read by :mod:`gi_core.metrics.generation`.
@@ -17,7 +18,7 @@ from gi_core.validation import check_batch, check_choice, check_labels, check_mo
 
 
 class FeatureClassifier(nn.Module):
-    r"""An encoder body followed by one linear layer to class logits (seed 002, §6.3).
+    r"""An encoder body followed by one linear layer to class logits (Astorga 2021, §6.3).
 
     ``body`` maps a batch of inputs to features of shape ``(B, features)``; ``head`` is the last linear
     layer, ``features -> num_classes``, whose softmax gives :math:`p^*(y|x)`. ``input_shape`` (optional)

@@ -1,8 +1,8 @@
-r"""DANN, the domain-adversarial neural network (Ganin et al., 2016; seed 004 §3.4), and its builder.
+r"""DANN, the domain-adversarial neural network (Ganin et al., 2016; Corro and Sebag 2023, §3.4), and its builder.
 
-Seed 004, Part 3: a labelled source :math:`\mathcal D_S`, an unlabelled target :math:`\mathcal D_T`, and the
-Ben-David et al. bound (:mod:`gi_core.maths.ben_david`). DANN lowers its divergence term by training features
-that a domain classifier cannot separate, through the saddle point of
+Corro and Sebag's (2023) Part 3: a labelled source :math:`\mathcal D_S`, an unlabelled target
+:math:`\mathcal D_T`, and the Ben-David et al. bound (:mod:`gi_core.maths.ben_david`). DANN lowers its
+divergence term by training features that a domain classifier cannot separate, through the saddle point of
 
 .. math:: E(\theta_f,\theta_y,\theta_d) = \frac1n\sum_{i\in S} L_y\big(G_y(G_f(x_i)), y_i\big)
     - \lambda\Big[\frac1n\sum_{i\in S} L_d\big(G_d(G_f(x_i)), 1\big)
@@ -10,7 +10,7 @@ that a domain classifier cannot separate, through the saddle point of
 
 minimised over :math:`(\theta_f,\theta_y)` and maximised over :math:`\theta_d`, which the gradient reversal layer
 (:mod:`gi_core.nets.gradient_reversal`) turns into one minimisation. Domain labels: source = 1, target = 0, as in
-seed 004 §3.4; losses are computed on logits.
+Corro and Sebag's (2023) §3.4; losses are computed on logits.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from gi_core.validation import check_batch, check_labels, check_module, check_po
 
 
 class DANN(nn.Module):
-    r"""Domain-adversarial neural network (Ganin et al., 2016; seed 004 §3.4).
+    r"""Domain-adversarial neural network (Ganin et al., 2016; Corro and Sebag 2023, §3.4).
 
     ``feature_extractor`` :math:`G_f` maps images to features ``(B, F)``; ``label_classifier`` :math:`G_y` maps
     features to class logits; ``domain_discriminator`` :math:`G_d` maps features to one domain logit and sees

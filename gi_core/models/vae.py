@@ -1,6 +1,6 @@
 r"""The variational autoencoder (Kingma & Welling, 2014) and the β-VAE (Higgins et al., 2017).
 
-The model minimises the negative β-ELBO of seed 002, Eq. 2.3–2.4 (:func:`gi_core.maths.bounds.beta_elbo`): the
+The model minimises the negative β-ELBO of Astorga's (2021) Eq. 2.3–2.4 (:func:`gi_core.maths.bounds.beta_elbo`): the
 expected negative log-likelihood of one reparameterized draw plus β times the closed-form KL to the prior.
 """
 

@@ -1,6 +1,6 @@
-r"""The GI model zoo of seed 002 Ch. 6: one encoder :math:`q(z|x)`, one decoder :math:`p(x|z)`, many objectives.
+r"""The GI model zoo of Astorga's (2021) Ch. 6: one encoder :math:`q(z|x)`, one decoder :math:`p(x|z)`, many objectives.
 
-Every model is a likelihood term plus a restriction (seed 002 Eq. 5.5 and 5.8, Table 5.1):
+Every model is a likelihood term plus a restriction (Astorga 2021, Eq. 5.5 and 5.8, Table 5.1):
 
 ========  =====================================================  =====================================================
 kind      minimised by the encoder and decoder                   bound
@@ -18,7 +18,7 @@ alice     :math:`\|x-\tilde x\|^2 - \log q(z|\tilde x) + \mathcal D(p(x,z)\|q(x,
 
 with :math:`\tilde x = \tanh(\mathrm{decoder}(\tilde z))`, :math:`\tilde z\sim q(z|x)` in the :math:`I_q` terms
 and :math:`z\sim p(z)=\mathcal N(0,I)`, :math:`\tilde x = \tanh(\mathrm{decoder}(z))` in the :math:`I_p`
-terms. The likelihood terms are those of seed 002 §6.1: the squared error
+terms. The likelihood terms are those of Astorga's (2021) §6.1: the squared error
 (:func:`~gi_core.maths.likelihoods.squared_error`) in :math:`\mathcal X` and the Gaussian NLL of Eq. 6.1 in
 :math:`\mathcal Z`. :math:`\mathcal D` is an adversarial divergence trained with the hinge loss (the thesis
 builds on BigGAN, whose default it is); the discriminator sees data as "real" and the model's samples
@@ -55,7 +55,8 @@ _DISCRIMINATOR_OF = {"aae": "z_discriminator", "aim": "x_discriminator", "veegan
 _RECONSTRUCTS_X = ("vae", "wvae", "mmd", "jsvae", "aae", "alice")
 _RECONSTRUCTS_Z = ("aim", "veegan", "alice")
 LATENT_NLL_MIN_VAR = 0.25
-r"""Smallest encoder variance of the kinds trained with the latent NLL: :math:`\sigma\ge0.5`, the floor of MPCC (seed 002 §7.2)."""
+r"""Smallest encoder variance of the kinds trained with the latent NLL: :math:`\sigma\ge0.5`, the floor of MPCC
+(Astorga 2021, §7.2)."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 r"""A Gaussian-latent autoencoder: encoder :math:`q(z|x)`, decoder :math:`p(x|z)`, prior :math:`\mathcal N(0, I)`.
 
 :class:`GaussianAutoencoder` holds what the models that share this generative side have in common: the
-decoder likelihood, the ELBO with the closed-form KL (seed 002, Eq. 2.4–2.5), the importance-weighted bound,
+decoder likelihood, the ELBO with the closed-form KL (Astorga 2021, Eq. 2.4–2.5), the importance-weighted bound,
 reconstructions and prior samples. It has no training loss; the VAE (:mod:`gi_core.models.vae`) and AVB
 (:mod:`gi_core.models.avb`) add theirs.
 """

@@ -67,7 +67,7 @@ class DomainDiscriminator(nn.Module):
     """An MLP from features ``(B, F)`` to one domain logit ``(B,)`` (source = 1, target = 0).
 
     Default ``hidden=(100,)``: DANN's MNIST domain classifier (Ganin et al., 2016) and CDLM's "two-layer
-    fully connected" discriminator :math:`\\Xi` (seed 003 §4.2) are both two linear layers.
+    fully connected" discriminator :math:`\\Xi` (Hou et al. 2022, §4.2) are both two linear layers.
     """
 
     def __init__(self, in_features: int, hidden: Sequence[int] = (100,)) -> None:

@@ -1,4 +1,5 @@
-r"""The gradient reversal layer :math:`R_\lambda` of DANN (Ganin et al., 2016; seed 004 §3.4) and gradient scaling.
+r"""The gradient reversal layer :math:`R_\lambda` of DANN (Ganin et al., 2016; Corro and Sebag 2023, §3.4) and
+gradient scaling.
 
 :math:`R_\lambda` is the identity in the forward pass and multiplies the gradient by :math:`-\lambda` in the
 backward pass, so that one minimisation of :math:`L_y + L_d\circ G_d\circ R_\lambda\circ G_f` by ordinary
@@ -34,8 +35,8 @@ def scale_gradient(x: Tensor, factor: float | Tensor) -> Tensor:
 
     With :math:`c=-\lambda` this is the gradient reversal layer; with :math:`0<c<1` it lets a loss reach
     the parameters before ``x`` with a smaller weight than the parameters after it (CDLM's
-    :math:`\lambda_2\mathcal L_{Rec}` for the encoder, seed 003 Eq. 21). ``factor`` is a finite real number, or a
-    one-element floating tensor whose value is not read (no host synchronisation: it is the caller's own buffer,
+    :math:`\lambda_2\mathcal L_{Rec}` for the encoder; Hou et al. 2022, Eq. 21). ``factor`` is a finite real number,
+    or a one-element floating tensor whose value is not read (no host synchronisation: it is the caller's own buffer,
     checked where the caller sets it, as :class:`GradientReversal` does).
     """
     check_tensor(x, "x", finite=False)

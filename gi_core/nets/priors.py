@@ -12,8 +12,8 @@ from gi_core.validation import check_generator, check_positive_int, check_real, 
 class GaussianMixturePrior(nn.Module):
     r"""Learnable mixture prior :math:`p(z)=\sum_k \pi_k\,\mathcal N(z;\mu_k,\operatorname{diag}\sigma_k^2)`.
 
-    The prior of VaDE and MPCC (seed 002, Ch. 7: :math:`p(y)=\mathrm{Cat}(\pi)`,
-    :math:`p(z|y)=\mathcal N(\mu_y,\operatorname{diag}\sigma_y^2)`) and of AVDA (seed 000, Eq. 3.1).
+    The prior of VaDE and MPCC (Astorga 2021, Ch. 7: :math:`p(y)=\mathrm{Cat}(\pi)`,
+    :math:`p(z|y)=\mathcal N(\mu_y,\operatorname{diag}\sigma_y^2)`) and of AVDA (Pérez Carrasco's thesis, Eq. 3.1).
     Parameters: ``logits`` (K,) of :math:`\pi` (start uniform), ``means`` (K, J) (standard normal
     draws times ``mean_scale``) and ``raw_log_vars`` (K, J), mapped through :func:`soft_clamp_log_var`
     with ``log_var_bounds`` (start at unit variance). Freeze ``logits`` to keep :math:`\pi` fixed
@@ -84,7 +84,7 @@ class GaussianMixturePrior(nn.Module):
     def responsibilities(self, z: Tensor) -> Tensor:
         r"""Posterior :math:`p(y=k|z) = \pi_k\mathcal N_k(z) / \sum_m \pi_m\mathcal N_m(z)`, shape ``(..., K)``.
 
-        Seed 002, Eq. 7.15 (there with uniform :math:`\pi`); computed as a softmax of the joint log-terms.
+        Astorga's (2021) Eq. 7.15 (there with uniform :math:`\pi`); computed as a softmax of the joint log-terms.
         """
         return torch.softmax(self.component_log_prob(z), dim=-1)
 

@@ -1,4 +1,4 @@
-r"""BigGAN-style residual networks of seed 002, Ch. 6 (Fig. 6.1, Tables 6.1–6.3).
+r"""BigGAN-style residual networks of Astorga's (2021) Ch. 6 (Fig. 6.1, Tables 6.1–6.3).
 
 Every ``Conv2d`` and ``Linear`` weight (generator, encoder and discriminators alike) is drawn from
 :math:`\mathcal N(0, 0.02^2)` (biases start at zero) and then spectrally normalised with
@@ -169,7 +169,7 @@ def standing_statistics(
     batch_size: int = 64,
     generator_rng: torch.Generator | None = None,
 ) -> nn.Module:
-    """BigGAN's "standing statistics" (seed 002, §6.3): re-estimate the generator's batch-norm statistics.
+    """BigGAN's "standing statistics" (Astorga 2021, §6.3): re-estimate the generator's batch-norm statistics.
 
     Resets every batch norm's running mean and variance, then averages (``momentum=None``, a
     cumulative average) the batch statistics of ``passes`` forward passes on ``z ~ N(0, I)`` of

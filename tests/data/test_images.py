@@ -14,7 +14,7 @@ from gi_core.data import images
 from gi_core.data.files import DatasetCorruptError, recorded_checksum, sha256, write_checksum
 from gi_core.data.images import (DATASETS, QUICK_DATA_DIR, DatasetSpec, DatasetUnavailableError, ImageData, data_root,
                                  load_images, load_usps_esl_variant)
-from tests.helpers import REPO, SHARED_DATA
+from tests.helpers import SHARED_DATA, load_data_script
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:
@@ -293,11 +293,7 @@ def test_dataset_spec_checks_its_fields():
 
 @pytest.mark.skipif(not (SHARED_DATA / "USPS-ESL-variant").exists(), reason="../shared/data not present")
 def test_make_quick_subsets_writes_the_shipped_arrays_and_their_checksum(tmp_path, monkeypatch):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("make_quick_subsets", REPO / "data_scripts" / "make_quick_subsets.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_data_script("make_quick_subsets")
     monkeypatch.setattr(script, "QUICK_DATA_DIR", tmp_path)
     monkeypatch.setattr(sys, "argv", ["make_quick_subsets.py", "--root", str(SHARED_DATA), "--datasets", "usps"])
     script.main()

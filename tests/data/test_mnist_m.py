@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 
 import numpy as np
 import pytest
@@ -10,17 +9,10 @@ import torch
 
 from gi_core.data.files import DatasetCorruptError, recorded_checksum, sha256
 from gi_core.data.images import DATASETS, DatasetUnavailableError, load_images
-from tests.helpers import REPO, SHARED_DATA
+from tests.helpers import SHARED_DATA, load_data_script
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("make_mnist_m", REPO / "data_scripts" / "make_mnist_m.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-mm = _load_script()
+mm = load_data_script("make_mnist_m")
 
 
 def fake_backgrounds(seed: int = 0) -> list[np.ndarray]:

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from gi_core.diagrams import Edge, Node
 from gi_core.results import provenance, write_result
 from gi_core.runtime import RunContext
 from tests.fuzz.harness import Case, scratch
@@ -80,6 +81,19 @@ CASES: list[Case] = [
     Case("gi_core.runtime.device_name", lambda: {"device": CPU}),
     Case("gi_core.runtime.run_context", lambda: {"verbose": False}),
     Case("gi_core.runtime.seed_everything", lambda: {"seed": 3}, allow={"seed:zero": "0 is a seed"}),
+    # --- diagrams ---
+    Case("gi_core.diagrams.Node", lambda: {"name": "x", "xy": (1.0, 1.0), "label": "$x$", "kind": "observed"},
+         allow={"name:unknown": "any name identifies a node", "label:unknown": "free text: any label",
+                "label:empty": "a shape without a label (an operation dot)"}),
+    Case("gi_core.diagrams.Edge", lambda: {"source": "x", "target": "z", "label": "", "style": "solid", "bend": 0.2},
+         allow={"source:unknown": "any name: draw_diagram checks it names a node",
+                "target:unknown": "any name: draw_diagram checks it names a node",
+                "label:unknown": "free text: any label", "bend:zero": "a straight arrow",
+                "bend:negative": "an arc bending to the other side"}),
+    Case("gi_core.diagrams.draw_diagram",
+         lambda: {"nodes": [Node("x", (0.5, 0.5), "$x$", "observed"), Node("z", (2.0, 0.5), "$z$", "latent")],
+                  "edges": [Edge("x", "z")], "size": (3.0, 1.0), "fontsize": 12.0},
+         allow={"edges:empty": "a diagram of nodes alone"}),
     # --- batching ---
     Case("gi_core.batching.batched_mean", lambda: {"statistic": lambda b: b.mean(), "x": torch.rand(6, 2), "batch_size": 4},
          allow={"x:rank": "x is split along its first axis; what one example is, the statistic checks",

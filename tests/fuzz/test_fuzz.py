@@ -375,6 +375,15 @@ Allowed inputs:
 - gi_core.runtime.RunContext.pick quick:*: any object: pick returns one of its arguments unchanged
 - gi_core.runtime.RunContext.pick full:*: any object: pick returns one of its arguments unchanged
 - gi_core.runtime.seed_everything seed:zero: 0 is a seed
+- gi_core.diagrams.Node name:unknown: any name identifies a node
+- gi_core.diagrams.Node label:unknown: free text: any label
+- gi_core.diagrams.Node label:empty: a shape without a label (an operation dot)
+- gi_core.diagrams.Edge source:unknown: any name: draw_diagram checks it names a node
+- gi_core.diagrams.Edge target:unknown: any name: draw_diagram checks it names a node
+- gi_core.diagrams.Edge label:unknown: free text: any label
+- gi_core.diagrams.Edge bend:zero: a straight arrow
+- gi_core.diagrams.Edge bend:negative: an arc bending to the other side
+- gi_core.diagrams.draw_diagram edges:empty: a diagram of nodes alone
 - gi_core.batching.batched_mean x:rank: x is split along its first axis; what one example is, the statistic checks
 - gi_core.batching.batched_mean x:size: x is split along its first axis; what one example is, the statistic checks
 - gi_core.batching.apply_in_batches x:rank: x is split along its first axis; what one example is, fn checks

@@ -212,7 +212,7 @@ def test_wasserstein2_matches_scipy_sqrtm(pair: tuple[torch.Tensor, ...]) -> Non
     value = wasserstein2_gaussians_sq(mean1, cov1, mean2, cov2)
     c1, c2 = cov1.numpy(), cov2.numpy()
     base = float(((mean1 - mean2) ** 2).sum()) + np.trace(c1) + np.trace(c2)
-    thesis_form = base - 2.0 * np.trace(scipy.linalg.sqrtm(c1 @ c2)).real  # seed 002 Eq. 6.5 as printed
+    thesis_form = base - 2.0 * np.trace(scipy.linalg.sqrtm(c1 @ c2)).real  # Astorga (2021) Eq. 6.5 as printed
     root2 = scipy.linalg.sqrtm(c2).real
     symmetric_form = base - 2.0 * np.trace(scipy.linalg.sqrtm(root2 @ c1 @ root2)).real
     scale = 1.0 + base

@@ -1,4 +1,4 @@
-"""Tests for gi_core.maths.joint_kl: seed 002, Eq. 4.2–4.9, term by term, in two exact settings.
+"""Tests for gi_core.maths.joint_kl: Astorga (2021), Eq. 4.2–4.9, term by term, in two exact settings.
 
 Every term is checked against an independent computation: explicit loops over the tables (discrete),
 and routes through the joint Gaussians, torch.distributions and Monte Carlo (linear-Gaussian).
@@ -338,7 +338,7 @@ def test_model_families_partition_the_terms_of_their_form() -> None:
         listed = list(family.kept) + [term for term, _ in family.replaced] + list(family.dropped)
         assert sorted(listed) == sorted(forms[family.form]), name
     for name in ("AAE", "WAE", "InfoVAE"):
-        assert "I_q(x,z)" in MODEL_FAMILIES[name].dropped  # seed 002: these models do not optimize I_q
+        assert "I_q(x,z)" in MODEL_FAMILIES[name].dropped  # Astorga (2021): these models do not optimize I_q
     assert "I_p(x,z)" in MODEL_FAMILIES["AIM"].dropped
 
 

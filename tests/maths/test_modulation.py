@@ -1,4 +1,4 @@
-"""Tests for gi_core.maths.modulation: the modulated reparameterization (seed 003, Eq. 1–2), its moments (Eq. 3–6) and
+"""Tests for gi_core.maths.modulation: the modulated reparameterization (Hou et al. (2022), Eq. 1–2), its moments (Eq. 3–6) and
 the KL reductions of full and partial modulation (Eq. 7–14)."""
 
 from __future__ import annotations

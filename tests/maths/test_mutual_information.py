@@ -1,4 +1,4 @@
-"""Tests for gi_core.maths.mutual_information: seed 002, Ch. 5 (Eq. 5.2–5.13, Table 5.1) in two exact settings.
+"""Tests for gi_core.maths.mutual_information: Astorga (2021), Ch. 5 (Eq. 5.2–5.13, Table 5.1) in two exact settings.
 
 Each decomposition is summed and compared with the mutual information computed directly; single terms
 are checked against explicit loops (discrete) and textbook log-determinant formulas (linear-Gaussian).
@@ -427,6 +427,6 @@ def test_collapsed_encoder_means_estimate_is_negative(collapsed: dict) -> None:
     aggregate = estimated_mutual_information(mean, log_var, "aggregate")
     assert abs(aggregate - collapsed["true_mi"]) < MC_TOL
     means = estimated_mutual_information(mean, log_var, "means")
-    assert means < -10.0  # cf. seed 002 Table 6.4, VAE beta=30: -33 nats
+    assert means < -10.0  # cf. Astorga (2021) Table 6.4, VAE beta=30: -33 nats
     assert abs(means - collapsed["means_mi"]) < MC_TOL
     assert expected_kl_to_prior(mean, log_var) < 0.01  # the posterior carries (almost) no information

@@ -1,4 +1,4 @@
-"""Tests for gi_core.models.cdlm: the CDLM objective and its update rules (seed 003, Eq. 16-22), variants and training.
+"""Tests for gi_core.models.cdlm: the CDLM objective and its update rules (Hou et al. (2022), Eq. 16-22), variants and training.
 
 The modulation formulas it is built on (Eq. 1-15) are tested in tests/maths/test_modulation.py.
 """

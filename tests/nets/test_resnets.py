@@ -1,4 +1,4 @@
-"""Tests for gi_core.nets.resnets: the thesis's spectrally normalised ResNets (seed 002 Tables 6.1-6.3) and standing statistics."""
+"""Tests for gi_core.nets.resnets: the thesis's spectrally normalised ResNets (Astorga (2021) Tables 6.1-6.3) and standing statistics."""
 
 import copy
 
