@@ -46,7 +46,11 @@ class Node:
 
 @dataclass(frozen=True)
 class Edge:
-    """An arrow from node ``source`` to node ``target``, optionally labelled, curved by ``bend`` (radians-ish)."""
+    """An arrow from node ``source`` to node ``target``, optionally labelled.
+
+    ``bend`` curves it (matplotlib's ``arc3`` radius): 0 is straight, a positive value bows it to the right of its
+    direction of travel, a negative one to the left.
+    """
 
     source: str
     target: str

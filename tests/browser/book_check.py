@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import functools
 import http.server
+import os
 import re
 import shutil
 import sys
@@ -159,8 +160,6 @@ class Report:
 
 def find_chromium() -> str:
     """The Chromium binary to drive: ``GI_CHROMIUM`` if set, else the first system one found."""
-    import os
-
     candidates = [os.environ["GI_CHROMIUM"]] if os.environ.get("GI_CHROMIUM") else []
     candidates += [*CHROMIUM_CANDIDATES, shutil.which("chromium") or ""]
     for candidate in candidates:
@@ -196,7 +195,7 @@ def _page_path(base: str, url: str) -> str | None:
     return path or "index.html"
 
 
-def _check_page(page, report: Report, name: str, width: int, data: dict) -> None:
+def _check_page(report: Report, name: str, width: int, data: dict) -> None:
     if data["mathErrors"]:
         report.add(name, width, f"MathJax error(s): {data['mathErrors'][:3]}")
     if data["untypeset"]:
@@ -305,7 +304,7 @@ def check_book(root: Path, screenshots: Path | None = None, screenshot_page: str
                         report.pages.append(name)
                         ids[name] = set(data["ids"])
                         links.extend((name, link) for link in data["links"])
-                    _check_page(page, report, name, width, data)
+                    _check_page(report, name, width, data)
                     if screenshots is not None and name == screenshot_page:
                         screenshots.mkdir(parents=True, exist_ok=True)
                         shot = screenshots / f"{Path(name).stem}-{width}px.png"
