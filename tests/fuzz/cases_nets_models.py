@@ -11,6 +11,7 @@ from torch import nn
 from gi_core.nets.discriminators import DomainDiscriminator, JointDiscriminator, MLPCritic
 from gi_core.nets.encoders import ConvDecoder, ConvEncoder, GaussianHead, MLPDecoder, MLPEncoder
 from gi_core.nets.gradient_reversal import GradientReversal
+from gi_core.nets.grouped import GroupedLinear
 from gi_core.nets.lenet import LeNetFeatures
 from gi_core.nets.priors import GaussianMixturePrior
 from gi_core.nets.resnets import (ConditionalBatchNorm2d, DiscriminatorBlock, GeneratorBlock, ImageFeatures, LatentFeatures,
@@ -33,6 +34,14 @@ NETS = [
     Case(P + "encoders.MLPDecoder", lambda: {"latent_dim": J, "output_shape": SHAPE, "hidden": (8,)}),
     Case(P + "encoders.MLPDecoder.forward", lambda: {"z": codes()}, instance=lambda: MLPDecoder(J, SHAPE, (8,)),
          allow=training("z") | {"z:rank": LEADING}),
+    # grouped copies
+    Case(P + "grouped.GroupedLinear", lambda: {"groups": 2, "in_features": 3, "out_features": 4}),
+    Case(P + "grouped.GroupedLinear.forward", lambda: {"x": torch.randn(2, 5, 3)}, instance=lambda: GroupedLinear(2, 3, 4),
+         allow=training("x")),
+    Case(P + "grouped.GroupedLinear.unstack", lambda: {}, instance=lambda: GroupedLinear(2, 3, 4)),
+    Case(P + "grouped.grouped_mlp", lambda: {"groups": 2, "sizes": [3, 4, 2]}),
+    Case(P + "grouped.stack_linears", lambda: {"layers": [nn.Linear(3, 2), nn.Linear(3, 2)]}),
+    Case(P + "grouped.stack_mlps", lambda: {"mlps": [nn.Sequential(nn.Linear(3, 2)), nn.Sequential(nn.Linear(3, 2))]}),
     Case(P + "encoders.conv_side", lambda: {"height": 8}),
     Case(P + "encoders.ConvEncoder", lambda: {"input_shape": SHAPE, "latent_dim": J, "channels": 2, "hidden": 4}),
     Case(P + "encoders.ConvEncoder.forward", lambda: {"x": images()}, instance=lambda: ConvEncoder(SHAPE, J, 2, 4),

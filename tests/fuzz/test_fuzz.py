@@ -185,6 +185,8 @@ Allowed inputs:
 - gi_core.nets.encoders.MLPDecoder.forward z:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
 - gi_core.nets.encoders.MLPDecoder.forward z:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
 - gi_core.nets.encoders.MLPDecoder.forward z:rank: leading sample axes are allowed, as documented (the (K, B, J) draws of the importance-weighted bound)
+- gi_core.nets.grouped.GroupedLinear.forward x:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.nets.grouped.GroupedLinear.forward x:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
 - gi_core.nets.encoders.ConvEncoder.forward x:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
 - gi_core.nets.encoders.ConvEncoder.forward x:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
 - gi_core.nets.encoders.ConvDecoder.forward z:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
