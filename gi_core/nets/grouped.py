@@ -1,11 +1,11 @@
 r"""Grouped layers: S independent copies of a linear layer or an MLP evaluated as one batched matrix product.
 
 A table of the book is many small runs of one architecture. :class:`GroupedLinear` holds the weights of ``groups``
-linear layers stacked along a leading axis and maps inputs of shape ``(groups, batch, in)`` with one
-batched matrix product (``torch.bmm``): copy :math:`s` computes :math:`y_s = x_s W_s^\top + b_s`, exactly what ``nn.Linear`` with
-:math:`(W_s, b_s)` computes. Copies share no parameter, so the gradient of a sum of per-copy losses is, copy by
-copy, the gradient each copy would get alone, and an element-wise optimizer (Adam) on the stacked tensors updates
-each copy as its own optimizer would.
+linear layers stacked along a leading axis and maps inputs of shape ``(groups, batch, in)`` with one batched
+matrix product (``torch.bmm``): copy :math:`s` computes :math:`y_s = x_s W_s^\top + b_s`, what ``nn.Linear`` with
+:math:`(W_s, b_s)` computes (bitwise at ``groups=1``, to float rounding otherwise). Copies share no parameter,
+so the gradient of a sum of per-copy losses is, copy by copy, the gradient each copy would get alone, and an
+element-wise optimizer (Adam) on the stacked tensors updates each copy as its own optimizer would.
 
 :func:`stack_linears` builds a group from existing ``nn.Linear`` layers (the sequential twins of a multi-run test),
 and :meth:`GroupedLinear.unstack` gives them back.
@@ -52,8 +52,8 @@ class GroupedLinear(nn.Module):
             raise TypeError(f"x has dtype {x.dtype} but the layer's weights are {self.weight.dtype}")
         if self.groups == 1:  # the GEMM nn.Linear runs (bias added inside it): bitwise its twin
             return torch.addmm(self.bias[0], x[0], self.weight[0]).unsqueeze(0)
-        # One batched GEMM, then the bias: on 2 CPU cores this trained the benchmark VAE at S=8 1.35x faster than
-        # baddbmm (bias inside the GEMM), which is not bitwise either at S>1.
+        # One batched GEMM, then the bias: in a raw training loop of the benchmark VAE at S=8 on 2 CPU cores, 1.35x
+        # faster than baddbmm (bias inside the GEMM), which is not bitwise at S>1 either.
         return torch.bmm(x, self.weight) + self.bias.unsqueeze(1)
 
     def unstack(self) -> list[nn.Linear]:
