@@ -81,7 +81,10 @@ def stack_linears(layers: Sequence[nn.Linear]) -> GroupedLinear:
     (in_features, out_features, has_bias), = shapes
     if not has_bias:
         raise ValueError("the layers must have a bias")
-    group = GroupedLinear(len(layers), in_features, out_features).to(layers[0].weight)
+    # The fresh group's own initialisation is overwritten: draw it from a forked generator, so that stacking
+    # layers leaves torch's global random state where it was.
+    with torch.random.fork_rng(devices=[]):
+        group = GroupedLinear(len(layers), in_features, out_features).to(layers[0].weight)
     with torch.no_grad():
         group.weight.copy_(torch.stack([layer.weight.t() for layer in layers]))
         group.bias.copy_(torch.stack([layer.bias for layer in layers]))

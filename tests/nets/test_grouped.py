@@ -95,6 +95,14 @@ def test_stack_and_unstack_are_exact_inverses() -> None:
         assert torch.equal(a.weight, b.weight) and torch.equal(a.bias, b.bias)
 
 
+def test_stacking_leaves_the_global_random_state_alone() -> None:
+    torch.manual_seed(5)
+    layers = [nn.Linear(6, 2) for _ in range(3)]
+    state = torch.random.get_rng_state()
+    stack_mlps([nn.Sequential(layer) for layer in layers])
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
 def test_a_fresh_group_is_initialised_like_linear_layers() -> None:
     torch.manual_seed(3)
     group = grouped_mlp(2, [6, 5, 2])
