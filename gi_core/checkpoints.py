@@ -95,6 +95,13 @@ def has_checkpoint(folder: str | os.PathLike | None) -> bool:
     return folder is not None and (check_path(folder, "folder") / META_FILE).exists()
 
 
+def checkpoint_step(folder: str | os.PathLike | None) -> int:
+    """The step of the checkpoint committed in ``folder`` (from its record alone), 0 where there is none."""
+    if not has_checkpoint(folder):
+        return 0
+    return _read_record(check_path(folder, "folder"))["step"]
+
+
 def _read_record(folder: Path) -> dict[str, Any]:
     path = folder / META_FILE
     if not path.exists():

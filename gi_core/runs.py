@@ -66,6 +66,44 @@ def load_or_run(run_dir: Path | None, name: str, run: Callable[[Path | None], Re
     return record
 
 
+def load_or_run_group(run_dir: Path | None, names: list[str],
+                      run_group: Callable[[list[str], dict[str, Path | None]], dict[str, Record | BaseException]],
+                      check: Callable[[Record, Path], None] | None = None) -> list[Record]:
+    """The records of runs ``names`` trained together: finished ones are read back, the others trained as one group.
+
+    ``run_group(pending, checkpoint_dirs)`` trains and evaluates the runs ``pending`` (each checkpointing into
+    ``checkpoint_dirs[name]`` = ``<run_dir>/<name>/``, ``None`` without ``run_dir``) and returns each one's record, or
+    the error that stopped it (a run whose loss diverged). Every record is written as :func:`load_or_run` writes it;
+    then, if any run failed, a ``RuntimeError`` names each failed run and its error (the finished ones stay stored).
+    """
+    names = [check_file_stem(name, "names[i]") for name in (names if isinstance(names, list) else [None])]
+    if len(set(names)) < len(names):
+        raise ValueError(f"names must be distinct, got {names}")
+    check_callable(run_group, "run_group")
+    run_dir = None if run_dir is None else check_path(run_dir, "run_dir")
+    finished = {name: load_or_run(run_dir, name, _unfinished, check) for name in names
+                if run_dir is not None and (run_dir / f"{name}.json").exists()}
+    pending = [name for name in names if name not in finished]
+    failures: dict[str, BaseException] = {}
+    if pending:
+        outcomes = run_group(pending, {name: None if run_dir is None else run_dir / name for name in pending})
+        if not isinstance(outcomes, dict) or set(outcomes) != set(pending):
+            raise TypeError(f"run_group must return a record or an error for each of {pending}")
+        for name in pending:
+            if isinstance(outcomes[name], BaseException):
+                failures[name] = outcomes[name]
+            else:
+                finished[name] = load_or_run(run_dir, name, lambda folder, record=outcomes[name]: record, check)
+    if failures:
+        raise RuntimeError(f"{len(failures)} of {len(names)} runs failed (the others are stored): "
+                           + "; ".join(f"{name}: {error}" for name, error in failures.items()))
+    return [finished[name] for name in names]
+
+
+def _unfinished(folder: Path | None) -> Record:
+    raise AssertionError("a finished run's record is read back, never recomputed")
+
+
 def _record(record: object, name: str) -> Record:
     """``record`` if it is a dict, else raise naming the run."""
     if not isinstance(record, dict):

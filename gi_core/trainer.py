@@ -45,13 +45,15 @@ from gi_core.checkpoints import (
 )
 from gi_core.guards import non_finite_error
 from gi_core.random_state import RunGenerators
-from gi_core.validation import (
-    check_device,
-    check_module,
-    check_non_negative_int,
-    check_path,
-    check_positive_int,
+from gi_core.training_step import (
+    apply_schedules,
+    check_optimizers,
+    check_schedules,
+    check_training_data,
+    default_threads,
+    optimizer_step,
 )
+from gi_core.validation import check_device, check_non_negative_int, check_path, check_positive_int
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -91,30 +93,6 @@ def parameter_groups(**modules_by_term: Sequence[nn.Module]) -> dict[str, list[n
     return {term: [p for module in modules for p in module.parameters()] for term, modules in modules_by_term.items()}
 
 
-SMALL_STEP_WORK = 1e7
-"""Parameters × batch size below which a CPU step trains on one thread (see :func:`default_threads`)."""
-
-
-def default_threads(model: nn.Module, batch_size: int, device: torch.device | str) -> int | None:
-    """The CPU threads a model trains with: 1 for a small step (parameters × batch below :data:`SMALL_STEP_WORK`),
-    else ``None`` (the process's setting); ``None`` off the CPU.
-
-    Measured by ``benchmarks/bench_threads.py`` (``results/benchmark_threads.json``, 2-core Xeon, median of 5
-    interleaved rounds): on an idle machine a second thread gives 0.96× the steps/s of one for the ring models of
-    chapter 2 (work 2–3.5e6), 1.20× for a 784-64-20 VAE (1.35e7) and 1.55× for the 784-512-256-20 VAE (1.39e8);
-    while a busy loop holds both cores it gives 0.10–0.69× for the ring models and 0.81–0.87× for the VAEs. A tiny
-    model gains nothing from a second thread and loses up to tenfold on a loaded machine, so it gets one; a larger
-    model keeps the process's threads. A thread count also changes the float rounding, so the choice is a fixed
-    function of the model, never of the load.
-    """
-    check_module(model, "model")
-    check_positive_int(batch_size, "batch_size")
-    if check_device(device, "device").type != "cpu":
-        return None
-    work = sum(p.numel() for p in model.parameters()) * batch_size
-    return 1 if work < SMALL_STEP_WORK else None
-
-
 class Trainer:
     """Optimise ``model.training_loss`` over tensors resident on ``device``.
 
@@ -135,7 +113,7 @@ class Trainer:
     shorter last batch of each epoch (``drop_last=False``, every example is seen once per epoch).
 
     ``threads`` is the number of CPU threads ``fit`` trains with (the process's setting is restored afterwards);
-    ``None`` chooses by the model's size (:func:`default_threads`).
+    ``None`` chooses by the model's size (:func:`~gi_core.training_step.default_threads`).
     """
 
     def __init__(
@@ -158,18 +136,8 @@ class Trainer:
         threads: int | None = None,
     ) -> None:
         check_trainable(model, "model", groups=False)
-        tensors = (data,) if isinstance(data, Tensor) else tuple(data) if isinstance(data, (tuple, list)) else ()
-        if not tensors or any(not isinstance(t, Tensor) or t.dim() == 0 for t in tensors):
-            raise TypeError("data must be a tensor or a non-empty sequence of tensors with a first (example) dimension")
+        tensors = check_training_data(data, batch_size)
         n = tensors[0].shape[0]
-        if any(t.shape[0] != n for t in tensors):
-            raise ValueError(f"all data tensors must share their first dimension, got {[tuple(t.shape) for t in tensors]}")
-        if any(t.is_floating_point() and not bool(torch.isfinite(t).all()) for t in tensors):
-            raise ValueError("data contains NaN or infinite values")
-        check_positive_int(batch_size, "batch_size")
-        if batch_size > n:
-            raise ValueError(f"batch_size must be between 1 and the dataset size {n} (the first dimension of data), "
-                             f"got {batch_size}")
         check_non_negative_int(seed, "seed")
         check_non_negative_int(checkpoint_every, "checkpoint_every")
         check_positive_int(log_every, "log_every")
@@ -177,16 +145,10 @@ class Trainer:
             checkpoint_dir = check_path(checkpoint_dir, "checkpoint_dir")
         if checkpoint_every and checkpoint_dir is None:
             raise ValueError("checkpoint_every > 0 needs a checkpoint_dir")
-        self.schedules = dict(schedules or {})
-        if any(not callable(f) for f in self.schedules.values()):
-            raise TypeError("schedules must map names to functions of the step")
-        if set(self.schedules) - {"lr"} and not isinstance(model, Scheduled):
-            raise TypeError(f"the schedules {sorted(set(self.schedules) - {'lr'})} need a model with set_coefficient(name, value)")
+        self.schedules = check_schedules(schedules, model)
         self.device = check_device(device, "device") if device is not None else next(model.parameters()).device
         self.model = model.to(self.device)
-        self.optimizers = optimizer if isinstance(optimizer, dict) else {"loss": optimizer}
-        if not self.optimizers or any(not isinstance(o, torch.optim.Optimizer) for o in self.optimizers.values()):
-            raise TypeError("optimizer must be a torch optimizer or a non-empty dict of them keyed by loss term")
+        self.optimizers = check_optimizers(optimizer)
         self.data = tuple(t.to(self.device) for t in tensors)
         self.batch_size = batch_size
         self.drop_last = bool(drop_last)
@@ -246,44 +208,13 @@ class Trainer:
         with self._running():
             self.model.train()
             batch = self._batch()
-            self._apply_schedules()
+            apply_schedules(self.schedules, self.step, self.model, self.optimizers)
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
                 terms = self.loss_fn(*batch)
             floats = self._read_terms(terms)
-            if len(self.optimizers) == 1:
-                (name, optimizer), = self.optimizers.items()
-                optimizer.zero_grad(set_to_none=True)
-                terms[name].backward()
-                optimizer.step()
-            else:
-                self._simultaneous_step(terms)
+            optimizer_step(self.optimizers, terms)
             self.step += 1
         return floats
-
-    def _apply_schedules(self) -> None:
-        """Set every scheduled value for this step: rates = initial rates × ``schedules["lr"]``, coefficients on the model."""
-        for name, schedule in self.schedules.items():
-            value = schedule(self.step)
-            if not (math.isfinite(value) and value >= 0.0):
-                raise ValueError(f"step {self.step}: schedule '{name}' returned {value}; it must be finite and non-negative")
-            if name != "lr":
-                self.model.set_coefficient(name, value)
-                continue
-            for optimizer in self.optimizers.values():
-                for group in optimizer.param_groups:
-                    group["lr"] = group["initial_lr"] * value
-
-    def _simultaneous_step(self, terms: dict[str, Tensor]) -> None:
-        """Each optimizer's parameters move along the gradient of that optimizer's own term."""
-        updates = []
-        for name, optimizer in self.optimizers.items():
-            params = [p for group in optimizer.param_groups for p in group["params"]]
-            grads = torch.autograd.grad(terms[name], params, retain_graph=True, allow_unused=True)
-            updates.append((optimizer, params, grads))
-        for optimizer, params, grads in updates:
-            for p, g in zip(params, grads):
-                p.grad = g
-            optimizer.step()
 
     def fit(self, steps: int) -> list[dict[str, float]]:
         """Train until ``self.step == steps`` (a resumed trainer continues where it stopped)."""

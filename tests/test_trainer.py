@@ -419,7 +419,7 @@ class ThreadSpy(nn.Module):
 
 
 def test_small_models_train_on_one_thread_and_the_setting_is_restored(data):
-    from gi_core.trainer import SMALL_STEP_WORK, default_threads
+    from gi_core.training_step import SMALL_STEP_WORK, default_threads
 
     previous = torch.get_num_threads()
     torch.set_num_threads(2)

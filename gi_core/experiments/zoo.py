@@ -12,9 +12,8 @@ last checkpoint)::
 from __future__ import annotations
 
 import argparse
-import re
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -25,8 +24,8 @@ from scipy.stats import spearmanr
 from torch import Tensor
 
 from gi_core.batching import apply_in_batches
-from gi_core.data.images import DATASETS, load_images
-from gi_core.data.transforms import to_signed_images
+from gi_core.experiments.zoo_training import (ZooConfig, ZooData, groupable, load_zoo_data, slug, table_6_4_entries,
+                                              train_group, train_model)
 from gi_core.maths.mutual_information import estimated_mutual_information, expected_kl_to_prior, marginal_kl_to_prior
 from gi_core.metrics.generation import (
     classifier_accuracy,
@@ -38,148 +37,18 @@ from gi_core.metrics.generation import (
 from gi_core.metrics.latent import conditional_entropy, log_mse
 from gi_core.metrics.representation import encode_means, linear_probe_accuracy
 from gi_core.models.classifier import feature_classifier
-from gi_core.models.zoo import BETA_KINDS, ZooEntry, ZooModel, zoo_networks
-from gi_core.nets.resnets import standing_statistics
+from gi_core.models.zoo import BETA_KINDS, ZooEntry, ZooModel
 from gi_core.results import compare_with_reference, git_commit, provenance, read_result, summarize_runs, write_result
-from gi_core.runs import add_run_arguments, check_outputs, load_or_run
+from gi_core.runs import add_run_arguments, check_outputs, load_or_run, load_or_run_group
 from gi_core.runtime import current_profile, seed_everything
 from gi_core.optimizers import OptimizerSpec, make_optimizers
 from gi_core.trainer import Trainer
-from gi_core.validation import (check_choice, check_instance, check_labels, check_module, check_non_negative_int,
-                                check_path, check_positive_int, check_real, check_reals, check_seeds, check_sizes,
-                                check_str, check_tensor)
-
-def table_6_4_entries(include_aae: bool = True) -> tuple[ZooEntry, ...]:
-    """The rows of Astorga's (2021) Table 6.4 (four autoencoders at beta in {0.33, 1, 30}, four GANs), plus AAE."""
-    names = {"vae": "VAE", "wvae": "WVAE", "mmd": "MMD", "jsvae": "JS-VAE"}
-    rows = [ZooEntry(f"{names[k]} β={b:g}", k, b) for k in BETA_KINDS for b in (0.33, 1.0, 30.0)]
-    rows += [ZooEntry("AIM", "aim"), ZooEntry("VEEGAN", "veegan"), ZooEntry("ALI", "ali"), ZooEntry("ALICE", "alice")]
-    if include_aae:
-        rows.append(ZooEntry("AAE", "aae"))
-    return tuple(rows)
-
+from gi_core.validation import check_instance, check_module, check_path, check_real, check_seeds, check_tensor
 
 METRICS = ("log_mse_x", "log_mse_z", "kl_z", "kl_vae", "mi_estimate", "h_z_given_x", "inception_score", "fid",
            "probe_accuracy")
 
-
-@dataclass(frozen=True)
-class ZooConfig:
-    """Everything that defines a run of the comparison (the thesis's values where it gives them).
-
-    ``eval_train``: how many training images the unsupervised metrics and the probe's training set use
-    (``None``: all); ``n_generated``: samples for IS and FID (reference statistics: the test set);
-    ``amp``/``compile``: bf16 autocast and ``torch.compile`` in the trainer (for GPU runs). Every field is checked
-    on construction (the models' labels must have distinct :func:`slug` file names).
-    """
-
-    arch: str = "mlp"
-    dataset: str = "mnist"
-    image_size: int = 32
-    latent_dim: int = 10
-    channels: int = 32
-    hidden: tuple[int, ...] = (512, 256)
-    batch_size: int = 64
-    steps: int = 10_000
-    lr: float = 2e-4
-    adam_betas: tuple[float, float] = (0.0, 0.999)
-    classifier_epochs: int = 5
-    eval_train: int | None = None
-    n_generated: int = 10_000
-    checkpoint_every: int = 2_000
-    amp: bool = False
-    compile: bool = False
-    models: tuple[ZooEntry, ...] = field(default_factory=table_6_4_entries)
-
-    def __post_init__(self) -> None:
-        check_choice(self.arch, ("mlp", "resnet"), "arch")
-        check_choice(self.dataset, tuple(DATASETS), "dataset")
-        for name in ("image_size", "latent_dim", "channels", "batch_size", "steps", "classifier_epochs", "n_generated"):
-            check_positive_int(getattr(self, name), name)
-        if self.eval_train is not None:
-            check_positive_int(self.eval_train, "eval_train")
-        check_non_negative_int(self.checkpoint_every, "checkpoint_every")
-        check_sizes(self.hidden, "hidden")
-        check_real(self.lr, "lr", minimum=0.0, strict=True)
-        check_reals(self.adam_betas, "adam_betas", length=2, minimum=0.0, maximum=1.0)
-        if not isinstance(self.models, tuple) or not self.models or not all(isinstance(e, ZooEntry) for e in self.models):
-            raise TypeError(f"models must be a non-empty tuple of ZooEntry, got {self.models!r:.80}")
-        if len({slug(e.label) for e in self.models}) < len(self.models):
-            raise ValueError(f"models must have labels with distinct file names, got {[e.label for e in self.models]}")
-
-    def describe(self) -> dict:
-        """A JSON-ready copy (the model list as labels)."""
-        out = asdict(self)
-        out["models"] = [e.label for e in self.models]
-        return out
-
-
 CLASSIFIER_BATCH = 256
-
-
-@dataclass
-class ZooData:
-    """Train and test images in [-1, 1] with labels, on the device."""
-
-    train_x: Tensor
-    train_y: Tensor
-    test_x: Tensor
-    test_y: Tensor
-    source: str
-
-    def __post_init__(self) -> None:
-        for split in ("train", "test"):
-            x, y = getattr(self, f"{split}_x"), getattr(self, f"{split}_y")
-            check_tensor(x, f"{split}_x", ndim=4)
-            check_labels(y, x.shape[0], f"{split}_y")
-        if self.train_x.shape[1:] != self.test_x.shape[1:]:
-            raise ValueError(f"train_x and test_x must hold images of one shape, got {tuple(self.train_x.shape[1:])} "
-                             f"and {tuple(self.test_x.shape[1:])}")
-        check_str(self.source, "source")
-
-
-def load_zoo_data(config: ZooConfig, device: torch.device, profile: str | None = None) -> ZooData:
-    """Images of ``config.dataset`` resized to ``config.image_size`` and mapped to [-1, 1] (Astorga 2021, §6.3)."""
-    train, test = (load_images(config.dataset, split, profile=profile) for split in ("train", "test"))
-    size = config.image_size
-    return ZooData(to_signed_images(train.x, size).to(device), train.y.to(device),
-                   to_signed_images(test.x, size).to(device), test.y.to(device), train.source)
-
-
-def build_model(entry: ZooEntry, config: ZooConfig, image_shape: tuple[int, ...]) -> ZooModel:
-    """The zoo model of ``entry`` on fresh networks of ``config.arch``."""
-    check_instance(entry, ZooEntry, "entry")
-    check_instance(config, ZooConfig, "config")
-    networks = zoo_networks(config.arch, image_shape, config.latent_dim, config.channels, config.hidden)
-    return ZooModel.build(entry, networks)
-
-
-def slug(label: str) -> str:
-    """A file-name-safe version of a model label (``"VAE β=0.33"`` -> ``"vae_beta_0.33"``)."""
-    safe = re.sub(r"[^a-z0-9.]+", "_", check_str(label, "label").lower().replace("β", "beta")).strip("_")
-    if safe.strip(".") == "":
-        raise ValueError(f"label {label!r} has no letter or digit to name a file with")
-    return safe
-
-
-def train_model(entry: ZooEntry, config: ZooConfig, data: ZooData, seed: int,
-                checkpoint_dir: Path | None = None, progress: bool = True) -> tuple[ZooModel, float]:
-    """Train one model for ``config.steps`` steps; resume from ``checkpoint_dir`` if it holds a checkpoint."""
-    check_instance(data, ZooData, "data")
-    checkpoint_dir = None if checkpoint_dir is None else check_path(checkpoint_dir, "checkpoint_dir")
-    seed_everything(seed)
-    model = build_model(entry, config, tuple(data.train_x.shape[1:])).to(data.train_x.device)
-    optimizers = make_optimizers(model, OptimizerSpec("adam", config.lr, betas=config.adam_betas))  # thesis: every network
-    trainer = Trainer(model, optimizers, data.train_x, config.batch_size, seed=seed,
-                      checkpoint_dir=checkpoint_dir, checkpoint_every=config.checkpoint_every if checkpoint_dir else 0,
-                      log_every=100, progress=progress, amp=config.amp, compile=config.compile)
-    trainer.resume()
-    start = time.perf_counter()
-    trainer.fit(config.steps)
-    if config.arch == "resnet":  # BN statistics of the generator from 16 passes (the thesis's "standing statistics")
-        standing_statistics(model.decoder, config.latent_dim)
-    model.eval()
-    return model, time.perf_counter() - start
 
 
 def _posterior(model: ZooModel, x: Tensor) -> tuple[Tensor, Tensor]:
@@ -247,11 +116,13 @@ class Evaluator:
 
 def run_comparison(config: ZooConfig, seeds: list[int], data: ZooData, evaluator: Evaluator,
                    run_dir: Path | None = None, progress: bool = True) -> list[dict]:
-    """Train and evaluate every model of ``config.models`` for every seed; one record per run.
+    """Train and evaluate every model of ``config.models`` for every seed; one record per run, in table order.
 
-    With ``run_dir``, each finished run is stored as ``<model>_seed<k>.json`` and skipped next time,
-    and training checkpoints go to ``<model>_seed<k>/``, so an interrupted comparison resumes
-    (:func:`~gi_core.runs.load_or_run`).
+    Runs that can be grouped (:func:`~gi_core.experiments.zoo_training.groupable`) train ``config.group_size`` at a
+    time, in table order; the others one at a time. With ``run_dir``, each finished run is stored as
+    ``<model>_seed<k>.json`` (``..._group<n>.json`` when trained in groups of up to n) and skipped next time, and
+    training checkpoints go to the folder of that name, so an interrupted comparison resumes
+    (:func:`~gi_core.runs.load_or_run`, :func:`~gi_core.runs.load_or_run_group`).
     """
     check_instance(config, ZooConfig, "config")
     check_seeds(seeds, "seeds")
@@ -260,13 +131,31 @@ def run_comparison(config: ZooConfig, seeds: list[int], data: ZooData, evaluator
     run_dir = None if run_dir is None else check_path(run_dir, "run_dir")
     commit = git_commit()  # the code that runs is the code at the start
 
-    def run(entry: ZooEntry, seed: int, checkpoint_dir: Path | None) -> dict:
-        model, seconds = train_model(entry, config, data, seed, checkpoint_dir, progress)
+    def record(entry: ZooEntry, seed: int, model: ZooModel, seconds: float, group: int) -> dict:
         return {"model": entry.label, "kind": entry.kind, "beta": entry.beta, "seed": seed, "commit": commit,
-                "train_seconds": round(seconds, 2), **evaluator(model, config, data, seed)}
+                "train_seconds": round(seconds, 2), "group_size": group, **evaluator(model, config, data, seed)}
 
-    return [load_or_run(run_dir, f"{slug(entry.label)}_seed{seed}", lambda folder, e=entry, k=seed: run(e, k, folder))
-            for entry in config.models for seed in seeds]
+    def alone(entry: ZooEntry, seed: int, checkpoint_dir: Path | None) -> dict:
+        return record(entry, seed, *train_model(entry, config, data, seed, checkpoint_dir, progress), 0)
+
+    runs = [(entry, seed) for entry in config.models for seed in seeds]
+    grouped = [run for run in runs if groupable(run[0], config)]
+    names = {run: f"{slug(run[0].label)}_seed{run[1]}" + (f"_group{config.group_size}" if run in grouped else "")
+             for run in runs}
+    records = {}
+    for start in range(0, len(grouped), max(config.group_size, 1)):
+        members = {names[run]: run for run in grouped[start:start + config.group_size]}
+
+        def train(pending: list[str], folders: dict, members: dict = members) -> dict:
+            trained = train_group([members[n] for n in pending], config, data, [folders[n] for n in pending], progress)
+            return {n: outcome if isinstance(outcome, BaseException) else record(*members[n], outcome, seconds, size)
+                    for n, (outcome, seconds, size) in zip(pending, trained)}
+
+        records.update(zip(members, load_or_run_group(run_dir, list(members), train)))
+    for run in runs:
+        if run not in grouped:
+            records[names[run]] = load_or_run(run_dir, names[run], lambda folder, run=run: alone(*run, folder))
+    return [records[names[run]] for run in runs]
 
 
 def summarize(records: list[dict]) -> dict[str, dict[str, list[float]]]:
@@ -303,13 +192,14 @@ class ZooPlan(NamedTuple):
 
 LONG_RUN_MODELS = ("VAE β=1", "WVAE β=1", "AIM")
 PLANS: dict[str, ZooPlan] = {
-    "table_6_4": ZooPlan(ZooConfig(steps=3000), (0, 1, 2), "zoo_mnist_j10_mlp"),
+    "table_6_4": ZooPlan(ZooConfig(steps=3000, group_size=9), (0, 1, 2), "zoo_mnist_j10_mlp"),
     "long": ZooPlan(ZooConfig(steps=24000, models=tuple(e for e in table_6_4_entries() if e.label in LONG_RUN_MODELS)),
                     (0,), "zoo_mnist_j10_mlp_long"),
     "resnet": ZooPlan(ZooConfig(arch="resnet", steps=30000), (0, 1, 2), "zoo_mnist_j10_resnet"),
 }
-"""The full-profile comparisons: Table 6.4 on MLPs (3 000 steps of 64), three models of it eight times longer, and
-the thesis's ResNets (a GPU run; the chapter shows it when it is stored)."""
+"""The full-profile comparisons: Table 6.4 on MLPs (3 000 steps of 64; the twelve autoencoders × 3 seeds in four
+groups of nine), three models of it eight times longer, and the thesis's ResNets (a GPU run; the chapter shows it when
+it is stored)."""
 QUICK = ZooConfig(steps=150, eval_train=2000, n_generated=1000, classifier_epochs=2)
 """The quick profile's comparison: every model for a few steps on the shipped subset (it exercises the pipeline)."""
 METRIC_LABELS = {"log_mse_x": "log-MSE X", "log_mse_z": "log-MSE Z", "kl_z": "D_KL^Z", "kl_vae": "D_KL^VAE",
@@ -377,6 +267,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--plan", choices=sorted(PLANS), required=True,
                         help="table_6_4: 17 MLP models x 3 seeds; long: three of them for 24 000 steps; resnet: the thesis's networks (GPU)")
     parser.add_argument("--models", nargs="+", default=None, metavar="LABEL", help="only these rows of the plan, e.g. 'VAE β=1'")
+    parser.add_argument("--group-size", type=int, default=None,
+                        help="train up to this many autoencoder runs together (0: one at a time; default: the plan's)")
     add_run_arguments(parser, steps=None, batch_size=ZooConfig.batch_size, run_dir="zoo",
                       result_help="result file stem (default: the plan's)")
     args = parser.parse_args(argv)
@@ -384,7 +276,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("set GI_PROFILE=full: the comparison needs the complete MNIST training set")
     plan = PLANS[args.plan]
     config = replace(plan.config, batch_size=args.batch_size, amp=args.amp, compile=args.compile,
-                     steps=args.steps or plan.config.steps)
+                     steps=args.steps or plan.config.steps,
+                     group_size=plan.config.group_size if args.group_size is None else args.group_size)
     if args.models:
         unknown = sorted(set(args.models) - {e.label for e in config.models})
         if unknown:

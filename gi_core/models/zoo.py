@@ -43,10 +43,11 @@ from gi_core.maths.likelihoods import squared_error
 from gi_core.nets.autoencoder import latent_dim_of, standard_normal
 from gi_core.nets.discriminators import JointDiscriminator, MLPCritic
 from gi_core.nets.encoders import MLPDecoder, MLPEncoder
+from gi_core.nets.grouped import GroupedMLPDecoder, GroupedMLPEncoder, run_slice
 from gi_core.nets.resnets import ResNetDiscriminator, ResNetEncoder, ResNetGenerator, ResNetJointDiscriminator
 from gi_core.trainer import parameter_groups
-from gi_core.validation import (check_batch, check_choice, check_module, check_positive_int, check_real, check_sizes,
-                                check_str)
+from gi_core.validation import (check_batch, check_choice, check_generator, check_module, check_non_negative_int,
+                                check_positive_int, check_real, check_sizes, check_str)
 
 BETA_KINDS = ("vae", "wvae", "mmd", "jsvae")
 ZOO_KINDS = (*BETA_KINDS, "aae", "aim", "veegan", "ali", "alice")
@@ -230,3 +231,98 @@ class ZooModel(nn.Module):
         if critic is not None:
             out["discriminator_loss"] = critic
         return out
+
+
+class GroupedZooAutoencoders(nn.Module):
+    r"""``groups`` zoo autoencoders of the β-kinds (VAE, WVAE, MMD, JS-VAE) on MLPs, as one model for
+    :class:`~gi_core.multi_run.MultiRunTrainer`.
+
+    Run :math:`s` is the :class:`ZooModel` of ``entries[s]`` (its kind and its β), with the encoder and decoder
+    weights in slice :math:`s` of grouped layers (:mod:`gi_core.nets.grouped`); its loss is that model's
+    :math:`\|x-\tilde x\|^2 + \beta_s R_s`, and its draws (the encoder noise, then MMD's prior sample) come from its
+    own generator in the plain model's order. State entries carry the plain model's names
+    (:meth:`run_slice`, :meth:`run_model`).
+    """
+
+    def __init__(self, entries: Sequence[ZooEntry], image_shape: Sequence[int], latent_dim: int,
+                 hidden: Sequence[int] = (512, 256)) -> None:
+        super().__init__()
+        self.entries = tuple(entries) if isinstance(entries, (tuple, list)) else ()
+        if not self.entries or not all(isinstance(e, ZooEntry) for e in self.entries):
+            raise TypeError(f"entries must be a non-empty sequence of ZooEntry, got {entries!r:.80}")
+        if others := sorted({e.kind for e in self.entries} - set(BETA_KINDS)):
+            raise ValueError(f"only the kinds {BETA_KINDS} (no discriminator) can be grouped, got {others}")
+        self.groups = len(self.entries)
+        self.image_shape = check_sizes(image_shape, "image_shape")
+        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
+        self.hidden = check_sizes(hidden, "hidden")
+        self.encoder = GroupedMLPEncoder(self.groups, self.image_shape, latent_dim, self.hidden)
+        self.decoder = GroupedMLPDecoder(self.groups, latent_dim, self.image_shape, self.hidden[::-1])
+        self.register_buffer("betas", torch.tensor([e.beta for e in self.entries]), persistent=False)
+
+    @classmethod
+    def stack(cls, models: Sequence[ZooModel]) -> GroupedZooAutoencoders:
+        """The group whose run ``s`` holds a copy of ``models[s]``'s weights (MLP zoo models of one architecture)."""
+        models = list(models) if isinstance(models, (tuple, list)) else []
+        if not models or not all(isinstance(m, ZooModel) and isinstance(m.encoder, MLPEncoder) for m in models):
+            raise TypeError("models must be a non-empty sequence of ZooModel on MLP networks (zoo_networks('mlp', ...))")
+        first = models[0]
+        hidden = tuple(layer.out_features for layer in first.encoder.body[1] if isinstance(layer, nn.Linear))
+        with torch.random.fork_rng(devices=[]):  # the fresh group's initialisation is overwritten
+            group = cls([m.entry for m in models], first.encoder.input_shape, first.latent_dim, hidden)
+        group = group.to(next(first.parameters()))
+        with torch.no_grad():
+            for s, model in enumerate(models):
+                plain = model.state_dict()
+                if {k: v.shape for k, v in plain.items()} != {k: group.run_slice(k, t, s).shape
+                                                               for k, t in group.state_dict().items()}:
+                    raise ValueError(f"models[{s}] does not have the architecture of models[0]")
+                for name, t in group.state_dict().items():
+                    group.run_slice(name, t, s).copy_(plain[name])
+        return group
+
+    def run_slice(self, name: str, tensor: Tensor, run: int) -> Tensor:
+        """Run ``run``'s view of ``tensor`` (shaped like state entry ``name``) in the plain model's layout."""
+        return run_slice(self, name, tensor, run)
+
+    def run_model(self, run: int) -> ZooModel:
+        """The plain :class:`ZooModel` of run ``run``, holding copies of its weights (in this group's mode)."""
+        if not 0 <= check_non_negative_int(run, "run") < self.groups:
+            raise ValueError(f"run must be below the number of runs {self.groups}, got {run}")
+        with torch.random.fork_rng(devices=[]):
+            model = ZooModel(self.entries[run], MLPEncoder(self.image_shape, self.latent_dim, self.hidden),
+                             MLPDecoder(self.latent_dim, self.image_shape, self.hidden[::-1]))
+        model = model.to(self.betas.device, next(self.parameters()).dtype)
+        model.load_state_dict({name: self.run_slice(name, t.detach(), run) for name, t in self.state_dict().items()})
+        return model.train(self.training)
+
+    def parameters_by_loss(self) -> dict[str, list[nn.Parameter]]:
+        """``"loss"``: encoder and decoder, in the plain model's order."""
+        return parameter_groups(loss=[self.encoder, self.decoder])
+
+    def training_loss(self, x: Tensor, *unused: Tensor, generators: Sequence[torch.Generator]) -> dict[str, Tensor]:
+        """Every run's loss and terms, shape ``(groups,)``, from images ``x`` ``(groups, B, *image_shape)``."""
+        if not isinstance(generators, (tuple, list)) or len(generators) != self.groups:
+            raise ValueError(f"generators must be a sequence of one torch.Generator per run ({self.groups})")
+        for generator in generators:
+            check_generator(generator, "generators[i]")
+        mean, log_var = self.encoder(x)
+        eps = torch.stack([torch.randn(mean.shape[1:], generator=g, dtype=mean.dtype, device=mean.device)
+                           for g in generators])
+        z_q = mean + torch.exp(0.5 * log_var) * eps  # reparameterize's formula, with each run's own noise
+        reconstruction = squared_error(x, torch.tanh(self.decoder(z_q)), event_dims=len(self.image_shape)).mean(-1)
+        restriction = torch.stack([self._restriction(s, mean[s], log_var[s], z_q[s], generators[s])
+                                   for s in range(self.groups)])
+        loss = reconstruction + self.betas * restriction
+        return {"loss": loss, "reconstruction": reconstruction.detach(), "restriction": restriction.detach()}
+
+    def _restriction(self, run: int, mean: Tensor, log_var: Tensor, z_q: Tensor, generator: torch.Generator) -> Tensor:
+        kind = self.entries[run].kind
+        if kind == "vae":
+            return kl_diag_gaussian_std_normal(mean, log_var).mean()
+        if kind == "wvae":
+            return wasserstein_restriction(mean)
+        if kind == "jsvae":
+            return jensen_shannon_restriction(mean)
+        prior = torch.randn(z_q.shape, generator=generator, dtype=z_q.dtype, device=z_q.device)
+        return mmd_restriction(z_q, prior)

@@ -8,17 +8,22 @@ so the gradient of a sum of per-copy losses is, copy by copy, the gradient each 
 element-wise optimizer (Adam) on the stacked tensors updates each copy as its own optimizer would.
 
 :func:`stack_linears` builds a group from existing ``nn.Linear`` layers (the sequential twins of a multi-run test),
-and :meth:`GroupedLinear.unstack` gives them back.
+and :meth:`GroupedLinear.unstack` gives them back. :class:`GroupedMLPEncoder` and :class:`GroupedMLPDecoder` are the
+grouped twins of the MLP encoder and decoder: their module trees mirror the plain ones, so :func:`run_slice` finds
+the slice of every state entry (and of every optimizer state) that belongs to one copy under the plain twin's name,
+which is how :class:`gi_core.multi_run.MultiRunTrainer` writes each run's checkpoint as a plain state dict.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor, nn
 
-from gi_core.validation import check_positive_int, check_sizes, check_tensor
+from gi_core.maths.gaussians import soft_clamp_log_var
+from gi_core.validation import check_instance, check_non_negative_int, check_positive_int, check_sizes, check_tensor
 
 
 class GroupedLinear(nn.Module):
@@ -121,3 +126,71 @@ def stack_mlps(mlps: Sequence[nn.Sequential]) -> nn.Sequential:
         else:
             layers.append(layer)
     return nn.Sequential(*layers)
+
+
+def run_slice(module: nn.Module, name: str, tensor: Tensor, run: int) -> Tensor:
+    """The view of ``tensor`` (shaped like ``module``'s state entry ``name``) that belongs to copy ``run``, in the layout
+    of the plain twin's entry: transposed for a :class:`GroupedLinear` weight, the ``run``-th slice otherwise.
+
+    Writing into the view writes into ``tensor``; applied to optimizer states shaped like the parameter, it slices
+    them the same way.
+    """
+    check_instance(module, nn.Module, "module")
+    entries = module.state_dict(keep_vars=True)
+    if name not in entries:
+        raise KeyError(f"name: the module has no state entry {name!r}")
+    check_tensor(tensor, "tensor", finite=False)
+    if tensor.shape != entries[name].shape:
+        raise ValueError(f"tensor must have the shape {tuple(entries[name].shape)} of {name!r}, got {tuple(tensor.shape)}")
+    if not 0 <= check_non_negative_int(run, "run") < tensor.shape[0]:
+        raise ValueError(f"run must be below the number of copies {tensor.shape[0]}, got {run}")
+    owner, _, leaf = name.rpartition(".")
+    if isinstance(module.get_submodule(owner), GroupedLinear) and leaf == "weight":
+        return tensor[run].t()
+    return tensor[run]
+
+
+class GroupedMLPEncoder(nn.Module):
+    """``groups`` copies of :class:`~gi_core.nets.encoders.MLPEncoder` on inputs ``(groups, B, *input_shape)``.
+
+    Its module tree mirrors the plain encoder's (``body``, ``head.mean``, ``head.log_var``), so a state entry of copy
+    ``s`` has the name of the plain entry it stands for (:func:`run_slice`).
+    """
+
+    def __init__(self, groups: int, input_shape: Sequence[int], latent_dim: int, hidden: Sequence[int] = (512, 256)) -> None:
+        super().__init__()
+        self.groups = check_positive_int(groups, "groups")
+        self.input_shape = check_sizes(input_shape, "input_shape")
+        check_positive_int(latent_dim, "latent_dim")
+        hidden = check_sizes(hidden, "hidden")
+        self.body = nn.Sequential(nn.Flatten(2), grouped_mlp(groups, [math.prod(self.input_shape), *hidden]), nn.ReLU())
+        self.head = nn.Module()
+        self.head.mean = GroupedLinear(groups, hidden[-1], latent_dim)
+        self.head.log_var = GroupedLinear(groups, hidden[-1], latent_dim)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Means and bounded log-variances ``(groups, B, latent_dim)``."""
+        check_tensor(x, "x", ndim=2 + len(self.input_shape), finite=False)
+        if x.shape[0] != self.groups or tuple(x.shape[2:]) != self.input_shape:
+            raise ValueError(f"x must have shape (groups={self.groups}, B, {', '.join(map(str, self.input_shape))}), "
+                             f"got {tuple(x.shape)}")
+        h = self.body(x)
+        return self.head.mean(h), soft_clamp_log_var(self.head.log_var(h))
+
+
+class GroupedMLPDecoder(nn.Module):
+    """``groups`` copies of :class:`~gi_core.nets.encoders.MLPDecoder`: ``(groups, B, latent_dim)`` to
+    ``(groups, B, *output_shape)``; its ``net`` mirrors the plain decoder's."""
+
+    def __init__(self, groups: int, latent_dim: int, output_shape: Sequence[int], hidden: Sequence[int] = (256, 512)) -> None:
+        super().__init__()
+        self.groups = check_positive_int(groups, "groups")
+        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
+        self.output_shape = check_sizes(output_shape, "output_shape")
+        self.net = grouped_mlp(groups, [latent_dim, *check_sizes(hidden, "hidden"), math.prod(self.output_shape)])
+
+    def forward(self, z: Tensor) -> Tensor:
+        check_tensor(z, "z", ndim=3, finite=False)
+        if z.shape[0] != self.groups or z.shape[2] != self.latent_dim:
+            raise ValueError(f"z must have shape (groups={self.groups}, B, latent_dim={self.latent_dim}), got {tuple(z.shape)}")
+        return self.net(z).unflatten(-1, self.output_shape)

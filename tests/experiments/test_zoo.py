@@ -19,6 +19,7 @@ import pytest
 import torch
 
 import gi_core.experiments.zoo as zx
+import gi_core.experiments.zoo_training as zt
 from gi_core.checkpoints import read_checkpoint
 from gi_core.experiments.zoo import (
     CLAIM_HOLDS,
@@ -147,13 +148,13 @@ def test_run_comparison_end_to_end(data: ZooData, evaluator: Evaluator, tmp_path
     (tmp_path / "ali_seed0.json").unlink()
     resumed_at = []
 
-    class SpyTrainer(zx.Trainer):
+    class SpyTrainer(zt.Trainer):
         def load_checkpoint(self, directory=None):
             resumed_at.append(super().load_checkpoint(directory))
             return resumed_at[-1]
 
     with monkeypatch.context() as patch:
-        patch.setattr(zx, "Trainer", SpyTrainer)
+        patch.setattr(zt, "Trainer", SpyTrainer)
         again = run_comparison(CONFIG, [0], data, evaluator, run_dir=tmp_path, progress=False)
     assert resumed_at == [CONFIG.steps]
     assert again[0] == records[0]

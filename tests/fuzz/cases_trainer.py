@@ -60,7 +60,7 @@ CASES = [
     Case("gi_core.optimizers.OptimizerSpec.build", lambda: {"params": [torch.nn.Parameter(torch.zeros(2))]},
          instance=lambda: OptimizerSpec("adam", 1e-3)),
     Case("gi_core.optimizers.make_optimizers", lambda: {"model": vae(), "spec": OptimizerSpec("sgd", 0.1)}),
-    Case("gi_core.trainer.default_threads", lambda: {"model": vae(), "batch_size": 4, "device": "cpu"}),
+    Case("gi_core.training_step.default_threads", lambda: {"model": vae(), "batch_size": 4, "device": "cpu"}),
     Case("gi_core.trainer.check_trainable", lambda: {"model": vae(), "name": "model"},
          allow={"name:*": "the name is only used in the message"}),
     Case("gi_core.trainer.parameter_groups", lambda: {"loss": [torch.nn.Linear(2, 2)], "critic_loss": [torch.nn.Linear(2, 1)]}),
