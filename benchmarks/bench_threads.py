@@ -6,7 +6,7 @@ machine and then while a busy loop holds every core (one spinning process per co
 notebook server would). Rounds are interleaved (1 thread, 2 threads, 1 thread, ...) and each setting's median round
 is reported, with the work per step (parameters × batch size, the matrix work a step does up to a constant).
 
-The rule the trainer follows (:func:`gi_core.trainer.default_threads`) is read off these numbers; the output ends
+The rule the trainer follows (:func:`gi_core.training_step.default_threads`) is read off these numbers; the output ends
 with the ratio of 2-thread to 1-thread time for each model and load. Results go to ``results/benchmark_threads.json``.
 
     python benchmarks/bench_threads.py [--rounds 5]
