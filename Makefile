@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 # Exact versions the project is tested with; `make CONSTRAINTS= book` installs the newest allowed versions.
 CONSTRAINTS ?= constraints.txt
 STAMP := $(VENV)/.installed
+# The benchmark's own packages (pythae, for the comparison), kept out of the book's environment.
+BENCH_ENV ?= .bench-env
+BENCH_STAMP := $(BENCH_ENV)/.installed
 
 .PHONY: book test check-book bench notebooks sync clean
 
@@ -25,8 +28,14 @@ test: $(STAMP)
 check-book: book
 	GI_BUILT_BOOK=_build/html GI_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q tests/browser
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_trainer.py
+$(BENCH_STAMP): benchmarks/requirements.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps --target $(BENCH_ENV) -r benchmarks/requirements.txt
+	touch $(BENCH_STAMP)
+
+# The Trainer against a DataLoader loop and pythae, then S runs batched against S runs one after another.
+bench: $(STAMP) $(BENCH_STAMP)
+	PYTHONPATH=$(BENCH_ENV) $(BIN)/python benchmarks/bench_trainer.py
+	$(BIN)/python benchmarks/bench_multi_run.py
 
 # Re-pair the jupytext sources and re-execute every notebook in the quick profile (writes outputs).
 notebooks: $(STAMP)

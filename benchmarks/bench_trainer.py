@@ -1,4 +1,4 @@
-"""Throughput of gi_core's Trainer against the DataLoader loop most tutorials write.
+"""Throughput of gi_core's Trainer against the DataLoader loop most tutorials write, and against pythae's trainer.
 
 One run measures, on the CPU and (when present) on a CUDA GPU:
 
@@ -10,7 +10,9 @@ One run measures, on the CPU and (when present) on a CUDA GPU:
    same optimizer, same batch size;
 2. the model's FLOPs per training step (forward + backward), counted with ``FlopCounterMode``;
 3. the machine's float32 matrix-multiply peak (best of several large square matmuls);
-4. ``fraction_of_matmul_peak`` = FLOPs/step x steps/s / peak for the Trainer at batch 512.
+4. ``fraction_of_matmul_peak`` = FLOPs/step x steps/s / peak for the Trainer at batch 512;
+5. when pythae is importable (``make bench`` installs it into the benchmark's own ``.bench-env``), pythae's
+   ``BaseTrainer`` on the same network, objective and optimizer (``pythae_loop.py``), at batch 128.
 
 The measurements of one device are interleaved (every loop is timed once per round, and the
 matmul peak sampled once per round, for several rounds) and each loop's best round is reported,
@@ -18,9 +20,10 @@ so a burst of load, or a slow phase of a shared virtual machine, hits all of the
 ratios within single rounds are printed too. The CPU time other processes used during each
 timed block is printed beside it ("other CPU"), with a warning when it was not negligible.
 
-The last two lines of the output are ``speedup_vs_dataloader=<x>`` (Trainer / DataLoader
-samples/s at batch 128) and ``fraction_of_matmul_peak=<y>`` (Trainer at batch 512), for the GPU
-when there is one, else for the CPU. Results go to ``results/benchmark_<device>.json``.
+The output ends with ``speedup_vs_dataloader=<x>`` (Trainer / DataLoader samples/s at batch 128),
+``speedup_vs_pythae=<z>`` (Trainer / pythae at batch 128, when pythae is there) and
+``fraction_of_matmul_peak=<y>`` (Trainer at batch 512), for the GPU when there is one, else for the
+CPU. Results go to ``results/benchmark_<device>.json``.
 
     GI_DATA_ROOT=/work/shared/data python benchmarks/bench_trainer.py [--quick] [--device cpu]
 """
@@ -54,6 +57,7 @@ from gi_core.results import provenance, write_result  # noqa: E402
 from gi_core.runtime import cpu_model  # noqa: E402
 from gi_core.optimizers import OptimizerSpec, make_optimizers  # noqa: E402
 from gi_core.trainer import Trainer  # noqa: E402
+import pythae_loop  # noqa: E402  (benchmarks/, on sys.path as the script's folder)
 
 IMAGE_SHAPE = (1, 28, 28)
 HEADLINE_BATCH = 128  # speedup_vs_dataloader is measured here
@@ -426,6 +430,12 @@ def bench_device(device: torch.device, data: BenchData, cfg: ModelConfig, args) 
         add(DataLoaderLoop(cfg, data, b, device, adam=args.adam, num_workers=0))
     add(DataLoaderLoop(cfg, data, HEADLINE_BATCH, device, adam=args.adam, num_workers=2))
     add(BareResidentLoop(cfg, data, HEADLINE_BATCH, device, adam=args.adam))
+    if pythae_loop.available():
+        add(pythae_loop.PythaeLoop(lambda: make_model(cfg, device), data.x, HEADLINE_BATCH, steps_for(HEADLINE_BATCH),
+                                   device, cfg.lr, args.adam))
+    else:
+        print("WARNING: pythae is not importable: no pythae comparison (`make bench` installs it into .bench-env)",
+              flush=True)
     if args.variants:
         for b in (HEADLINE_BATCH, PEAK_BATCH):
             for adam in ("default", "foreach", "fused"):
@@ -450,6 +460,10 @@ def bench_device(device: torch.device, data: BenchData, cfg: ModelConfig, args) 
         return next(r for r in rows if r.contender.label == label and r.contender.batch == batch)
 
     headline_trainer, headline_loader = find("trainer", HEADLINE_BATCH), find("dataloader_w0", HEADLINE_BATCH)
+    pythae = next((r for r in rows if r.contender.label == "pythae"), None)
+    vs_pythae = None if pythae is None else headline_trainer.samples_per_s / pythae.samples_per_s
+    vs_pythae_rounds = None if pythae is None else [
+        t["samples_per_s"] / p["samples_per_s"] for t, p in zip(headline_trainer.rounds, pythae.rounds)]
     peak_trainer = find("trainer", PEAK_BATCH)
     speedup = headline_trainer.samples_per_s / headline_loader.samples_per_s
     fraction = peak_trainer.samples_per_s * peak_trainer.flops_per_sample / peak.flops_per_s
@@ -489,6 +503,9 @@ def bench_device(device: torch.device, data: BenchData, cfg: ModelConfig, args) 
           f"{max(round_speedups):.2f} (median {statistics.median(round_speedups):.2f}) and fraction_of_matmul_peak "
           f"{min(round_fractions):.2f}-{max(round_fractions):.2f} (median {statistics.median(round_fractions):.2f}); "
           "the headline uses the best round of each loop")
+    if vs_pythae is not None:
+        print(f"{device.type}: Trainer / pythae (batch {HEADLINE_BATCH}) {vs_pythae:.2f}, within single rounds "
+              f"{min(vs_pythae_rounds):.2f}-{max(vs_pythae_rounds):.2f}")
     if contended or (load_after is not None and load_after >= CONTENDED_CORES):
         print(f"WARNING: other processes were busy during the measurements (after the run: "
               f"{load_after if load_after is not None else float('nan'):.2f} cores); rerun on a quiet machine")
@@ -498,6 +515,9 @@ def bench_device(device: torch.device, data: BenchData, cfg: ModelConfig, args) 
         "speedup_vs_dataloader": speedup,
         "fraction_of_matmul_peak": fraction,
         "speedup_vs_dataloader_per_round": round_speedups,
+        "speedup_vs_pythae": vs_pythae,
+        "speedup_vs_pythae_per_round": vs_pythae_rounds,
+        "pythae_version": pythae_loop.available(),
         "fraction_of_matmul_peak_per_round": round_fractions,
         "matmul_peak_per_round": round_peaks,
         "headline_batch": HEADLINE_BATCH,
@@ -572,6 +592,8 @@ def main(argv=None) -> None:
             print(f"{name}: speedup_vs_dataloader={metrics['speedup_vs_dataloader']:.3f} "
                   f"fraction_of_matmul_peak={metrics['fraction_of_matmul_peak']:.3f}")
     print(f"speedup_vs_dataloader={results[final]['speedup_vs_dataloader']:.3f}")
+    if results[final]["speedup_vs_pythae"] is not None:
+        print(f"speedup_vs_pythae={results[final]['speedup_vs_pythae']:.3f}")
     print(f"fraction_of_matmul_peak={results[final]['fraction_of_matmul_peak']:.3f}", flush=True)
 
 

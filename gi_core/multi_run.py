@@ -21,7 +21,6 @@ differently, and Adam's trajectories drift apart from there (``tests/test_multi_
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import sys
@@ -36,17 +35,20 @@ import torch
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from gi_core.checkpoints import (CheckpointError, check_fits, checkpoint_step, read_checkpoint, write_checkpoint,
-                                 write_text_atomically)
+from gi_core.checkpoints import CheckpointError, check_fits, checkpoint_step, read_checkpoint, write_checkpoint
 from gi_core.guards import NonFiniteLossError, non_finite_error
-from gi_core.trainer import METRICS_FILE
 from gi_core.training_step import (
+    METRICS_FILE,
+    append_metrics,
     apply_schedules,
     check_optimizers,
     check_schedules,
+    check_target_step,
     check_training_data,
+    cpu_threads,
     default_threads,
     optimizer_step,
+    rewrite_metrics,
 )
 from gi_core.validation import check_device, check_non_negative_int, check_path, check_positive_int, check_seeds
 
@@ -214,10 +216,7 @@ class MultiRunTrainer:
 
     def fit(self, steps: int) -> list[list[dict[str, float]]]:
         """Train every active run until ``self.step == steps`` (or until every run has stopped); each run's history."""
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
-        if steps < self.step:
-            raise ValueError(f"already at step {self.step}; cannot train to step {steps}")
+        check_target_step(steps, self.step)
         start = time.perf_counter()
         bar = tqdm(total=steps, initial=self.step, disable=not self.progress, file=sys.stderr,
                    desc=f"train {self.runs} runs", mininterval=1.0, dynamic_ncols=True)
@@ -230,7 +229,7 @@ class MultiRunTrainer:
                         record = {"step": self.step, "epoch": self.step / self.steps_per_epoch,
                                   "seconds": time.perf_counter() - start, **floats[s]}
                         self.history[s].append(record)
-                        self._append_metrics(s, record)
+                        append_metrics(None if self.checkpoint_dirs is None else self.checkpoint_dirs[s], record)
                     bar.set_postfix(active=len(self.active))
                 if self.checkpoint_every and self.step % self.checkpoint_every == 0:
                     self.save_checkpoints()
@@ -239,21 +238,8 @@ class MultiRunTrainer:
     @contextmanager
     def _running(self) -> Iterator[None]:
         """The runs' CPU threads; torch's global generators are left as they were (the runs draw from their own)."""
-        previous = torch.get_num_threads()
-        if self.threads is not None:
-            torch.set_num_threads(self.threads)
-        try:
-            with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-                yield
-        finally:
-            torch.set_num_threads(previous)
-
-    def _append_metrics(self, run: int, record: dict[str, float]) -> None:
-        if self.checkpoint_dirs is not None:
-            folder = self.checkpoint_dirs[run]
-            folder.mkdir(parents=True, exist_ok=True)
-            with open(folder / METRICS_FILE, "a") as f:
-                f.write(json.dumps(record) + "\n")
+        with cpu_threads(self.threads), torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            yield
 
     # --- one run's state, in the sequential trainer's format ----------------------------------------------------
 
@@ -335,7 +321,7 @@ class MultiRunTrainer:
         if steps[0] == 0:
             for folder in self.checkpoint_dirs:  # records of a group killed before its first checkpoint
                 if (folder / METRICS_FILE).exists():
-                    write_text_atomically(folder / METRICS_FILE, "")
+                    rewrite_metrics(folder, [])
             return self.step
         loaded = []
         for s, folder in enumerate(self.checkpoint_dirs):
@@ -352,7 +338,7 @@ class MultiRunTrainer:
                 self.generators[s].set_state(rng["cuda"])
             self.shuffles[s].set_state(rng["shuffle"])
             self.history[s] = list(record.get("history", []))
-            write_text_atomically(self.checkpoint_dirs[s] / METRICS_FILE, "".join(json.dumps(r) + "\n" for r in self.history[s]))
+            rewrite_metrics(self.checkpoint_dirs[s], self.history[s])
         self._set_orders([state["rng"]["order"] for state, _ in loaded])
         self.step = steps[0]
         return self.step

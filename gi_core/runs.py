@@ -77,8 +77,8 @@ def load_or_run_group(run_dir: Path | None, names: list[str],
     then, if any run failed, a ``RuntimeError`` names each failed run and its error (the finished ones stay stored).
     """
     names = [check_file_stem(name, "names[i]") for name in (names if isinstance(names, list) else [None])]
-    if len(set(names)) < len(names):
-        raise ValueError(f"names must be distinct, got {names}")
+    if not names or len(set(names)) < len(names):
+        raise ValueError(f"names must be a non-empty list of distinct run names, got {names}")
     check_callable(run_group, "run_group")
     run_dir = None if run_dir is None else check_path(run_dir, "run_dir")
     finished = {name: load_or_run(run_dir, name, _unfinished, check) for name in names

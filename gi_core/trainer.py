@@ -21,7 +21,6 @@ scalar terms (the one named ``"loss"`` and any others an optimizer minimises, be
 from __future__ import annotations
 
 import copy
-import json
 import math
 import os
 import sys
@@ -41,21 +40,24 @@ from gi_core.checkpoints import (
     has_checkpoint,
     read_checkpoint,
     write_checkpoint,
-    write_text_atomically,
 )
 from gi_core.guards import non_finite_error
 from gi_core.random_state import RunGenerators
 from gi_core.training_step import (
+    METRICS_FILE,
+    append_metrics,
     apply_schedules,
     check_optimizers,
     check_schedules,
+    check_target_step,
     check_training_data,
+    cpu_threads,
     default_threads,
     optimizer_step,
+    rewrite_metrics,
 )
 from gi_core.validation import check_device, check_non_negative_int, check_path, check_positive_int
 
-METRICS_FILE = "metrics.jsonl"
 
 
 @runtime_checkable
@@ -218,10 +220,7 @@ class Trainer:
 
     def fit(self, steps: int) -> list[dict[str, float]]:
         """Train until ``self.step == steps`` (a resumed trainer continues where it stopped)."""
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
-        if steps < self.step:
-            raise ValueError(f"already at step {self.step}; cannot train to step {steps}")
+        check_target_step(steps, self.step)
         start = time.perf_counter()
         bar = tqdm(total=steps, initial=self.step, disable=not self.progress, file=sys.stderr,
                    desc="train", mininterval=1.0, dynamic_ncols=True)
@@ -233,7 +232,7 @@ class Trainer:
                     record = {"step": self.step, "epoch": self.step / self.steps_per_epoch,
                               "seconds": time.perf_counter() - start, **terms}
                     self.history.append(record)
-                    self._append_metrics(record)
+                    append_metrics(self.checkpoint_dir, record)
                     bar.set_postfix(loss=f"{terms['loss']:.3f}")
                 if self.checkpoint_every and self.step % self.checkpoint_every == 0:
                     self.save_checkpoint()
@@ -246,22 +245,12 @@ class Trainer:
         if self._inside:
             yield
             return
-        previous = torch.get_num_threads()
-        if self.threads is not None:
-            torch.set_num_threads(self.threads)
         self._inside = True
         try:
-            with self.generators.active():
+            with cpu_threads(self.threads), self.generators.active():
                 yield
         finally:
             self._inside = False
-            torch.set_num_threads(previous)
-
-    def _append_metrics(self, record: dict[str, float]) -> None:
-        if self.checkpoint_dir is not None:
-            self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-            with open(self.checkpoint_dir / METRICS_FILE, "a") as f:
-                f.write(json.dumps(record) + "\n")
 
     def _folder(self, directory: str | os.PathLike | None) -> Path:
         folder = check_path(directory, "directory") if directory is not None else self.checkpoint_dir
@@ -289,7 +278,7 @@ class Trainer:
         if has_checkpoint(self.checkpoint_dir):
             return self.load_checkpoint()
         if self.checkpoint_dir is not None and (self.checkpoint_dir / METRICS_FILE).exists():
-            write_text_atomically(self.checkpoint_dir / METRICS_FILE, "")  # records of a run killed before its first checkpoint
+            rewrite_metrics(self.checkpoint_dir, [])  # records of a run killed before its first checkpoint
         return self.step
 
     def load_checkpoint(self, directory: str | os.PathLike | None = None) -> int:
@@ -319,6 +308,5 @@ class Trainer:
         self.history = list(record.get("history", []))
         self._last_finite = None
         if self.checkpoint_dir is not None:  # drop records written after this checkpoint
-            self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-            write_text_atomically(self.checkpoint_dir / METRICS_FILE, "".join(json.dumps(r) + "\n" for r in self.history))
+            rewrite_metrics(self.checkpoint_dir, self.history)
         return self.step

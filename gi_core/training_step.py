@@ -4,13 +4,20 @@ schedules applied before a step, the optimizers' update, and the CPU threads a m
 
 from __future__ import annotations
 
+import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
-from gi_core.validation import check_device, check_module, check_positive_int
+from gi_core.checkpoints import write_text_atomically
+from gi_core.validation import check_device, check_module, check_non_negative_int, check_path, check_positive_int
+
+METRICS_FILE = "metrics.jsonl"
+"""The file in a run's checkpoint folder that holds its logged records, one JSON object a line."""
 
 SMALL_STEP_WORK = 1e7
 """Parameters × batch size below which a CPU step trains on one thread (see :func:`default_threads`)."""
@@ -53,16 +60,20 @@ def check_training_data(data: Tensor | Sequence[Tensor], batch_size: int) -> tup
     return tensors
 
 
-def check_optimizers(optimizer: torch.optim.Optimizer | dict[str, torch.optim.Optimizer]) -> dict[str, torch.optim.Optimizer]:
-    """``{term: optimizer}``: one optimizer stands for ``{"loss": optimizer}``."""
+def check_optimizers(optimizer: torch.optim.Optimizer | dict[str, torch.optim.Optimizer],
+                     name: str = "optimizer") -> dict[str, torch.optim.Optimizer]:
+    """``{term: optimizer}``: one optimizer stands for ``{"loss": optimizer}`` (``name`` labels the error)."""
     optimizers = optimizer if isinstance(optimizer, dict) else {"loss": optimizer}
     if not optimizers or any(not isinstance(o, torch.optim.Optimizer) for o in optimizers.values()):
-        raise TypeError("optimizer must be a torch optimizer or a non-empty dict of them keyed by loss term")
+        raise TypeError(f"{name} must be a torch optimizer or a non-empty dict of them keyed by loss term")
     return optimizers
 
 
 def check_schedules(schedules: Mapping[str, Callable[[int], float]] | None, model: nn.Module) -> dict[str, Callable[[int], float]]:
     """The schedules as a dict, refused unless each is callable and ``model`` can take every coefficient one sets."""
+    check_module(model, "model")
+    if schedules is not None and not isinstance(schedules, Mapping):
+        raise TypeError(f"schedules must map names to functions of the step, got {type(schedules).__name__}")
     schedules = dict(schedules or {})
     if any(not callable(f) for f in schedules.values()):
         raise TypeError("schedules must map names to functions of the step")
@@ -73,7 +84,13 @@ def check_schedules(schedules: Mapping[str, Callable[[int], float]] | None, mode
 
 def apply_schedules(schedules: Mapping[str, Callable[[int], float]], step: int, model: nn.Module,
                     optimizers: dict[str, torch.optim.Optimizer]) -> None:
-    """Set every scheduled value for ``step``: rates = initial rates × ``schedules["lr"]``, coefficients on the model."""
+    """Set every scheduled value for ``step``: rates = initial rates × ``schedules["lr"]`` (a group's initial rate is
+    its ``"initial_lr"``, recorded from its rate on first use), coefficients on the model."""
+    if not isinstance(schedules, Mapping):
+        raise TypeError(f"schedules must map names to functions of the step, got {type(schedules).__name__}")
+    check_non_negative_int(step, "step")
+    check_module(model, "model")
+    optimizers = check_optimizers(optimizers, "optimizers")
     for name, schedule in schedules.items():
         value = schedule(step)
         if not (math.isfinite(value) and value >= 0.0):
@@ -83,12 +100,16 @@ def apply_schedules(schedules: Mapping[str, Callable[[int], float]], step: int, 
             continue
         for optimizer in optimizers.values():
             for group in optimizer.param_groups:
-                group["lr"] = group["initial_lr"] * value
+                group["lr"] = group.setdefault("initial_lr", group["lr"]) * value
 
 
 def optimizer_step(optimizers: dict[str, torch.optim.Optimizer], losses: Mapping[str, Tensor]) -> None:
     """One update of every optimizer: a single one descends its loss; several move simultaneously, each optimizer's
     parameters along the gradient of its own term, all gradients taken at the same point."""
+    optimizers = check_optimizers(optimizers, "optimizers")
+    if not isinstance(losses, Mapping) or any(not isinstance(losses.get(name), Tensor) or losses[name].numel() != 1
+                                              for name in optimizers):
+        raise ValueError(f"losses must map each optimized term {sorted(optimizers)} to a scalar tensor")
     if len(optimizers) == 1:
         (name, optimizer), = optimizers.items()
         optimizer.zero_grad(set_to_none=True)
@@ -104,3 +125,47 @@ def optimizer_step(optimizers: dict[str, torch.optim.Optimizer], losses: Mapping
         for p, g in zip(params, grads):
             p.grad = g
         optimizer.step()
+
+
+def check_target_step(steps: int, current: int) -> None:
+    """Raise unless ``steps`` is a step a run at step ``current`` can train to (``fit(steps)``)."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
+    if steps < check_non_negative_int(current, "current"):
+        raise ValueError(f"steps: already at step {current}; cannot train to step {steps}")
+
+
+def cpu_threads(threads: int | None) -> AbstractContextManager[None]:
+    """Run the block on ``threads`` CPU threads (``None``: as set) and give the process its setting back."""
+    if threads is not None:
+        check_positive_int(threads, "threads")
+    return _on_threads(threads)
+
+
+@contextmanager
+def _on_threads(threads: int | None) -> Iterator[None]:
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def append_metrics(folder: Path | None, record: dict[str, float]) -> None:
+    """Append ``record`` as one JSON line to ``<folder>/metrics.jsonl`` (nothing without a folder)."""
+    if folder is None:
+        return
+    folder = check_path(folder, "folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / METRICS_FILE, "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def rewrite_metrics(folder: Path, history: list[dict[str, float]]) -> None:
+    """Replace ``<folder>/metrics.jsonl`` by the records of ``history`` (a resumed run drops what came after its
+    checkpoint; a fresh run starts an empty log)."""
+    folder = check_path(folder, "folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    write_text_atomically(folder / METRICS_FILE, "".join(json.dumps(r) + "\n" for r in history))

@@ -158,3 +158,12 @@ def test_a_checkpoint_of_the_old_layout_still_loads(tmp_path):
 def test_a_state_without_its_entries_is_not_written(tmp_path):
     with pytest.raises(ValueError, match=r"state is missing the entries \['rng'\]"):
         write_checkpoint(tmp_path, {"model": {}, "optimizers": {}}, {"step": 0})
+
+
+def test_checkpoint_step_reads_the_record_alone(tmp_path):
+    from gi_core.checkpoints import checkpoint_step, write_checkpoint
+
+    assert checkpoint_step(tmp_path / "none") == 0 and checkpoint_step(None) == 0
+    write_checkpoint(tmp_path / "a", {"model": {}, "optimizers": {}, "rng": {}},
+                     {"step": 7, "seed": 0, "batch_size": 1, "dataset_size": 1})
+    assert checkpoint_step(tmp_path / "a") == 7

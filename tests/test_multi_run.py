@@ -188,3 +188,17 @@ def test_a_plain_model_is_refused(images):
     model = plain(ENTRIES[0], 0)
     with pytest.raises(TypeError, match="grouped model"):
         MultiRunTrainer(model, make_optimizers(model, ADAM), images, 16, [0], progress=False)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_on_cuda_a_group_of_one_follows_its_sequential_twin_and_checkpoints_its_cuda_generator(images, tmp_path):
+    """On a GPU the runs draw from CUDA generators seeded as the sequential trainer seeds CUDA; kernels may differ
+    between a GEMM and a batched GEMM, so the check is a tolerance, with the data resident on the device."""
+    model = plain(ENTRIES[2], 3).cuda()
+    twin = group_trainer([model], images.cuda(), [5], device="cuda", checkpoint_dirs=[tmp_path / "run"],
+                         checkpoint_every=10)
+    twin.fit(20)
+    alone = sequential(model, images.cuda(), 5, 20, device="cuda")
+    assert max_difference(alone.model.state_dict(), twin.model.run_model(0).state_dict()) < 1e-5
+    state, _ = read_checkpoint(tmp_path / "run")
+    assert set(state["rng"]) == {"torch", "cuda", "shuffle", "order"}

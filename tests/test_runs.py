@@ -124,3 +124,24 @@ def test_check_outputs_checks_every_destination_before_a_reproduction_starts(tmp
         check_outputs(tmp_path, "a/b")
     with pytest.raises(TypeError, match="^results_dir must be a path"):
         check_outputs(tmp_path, "a", 3.5)
+
+
+def test_a_group_of_runs_trains_only_its_unfinished_runs_and_names_its_failures(tmp_path):
+    from gi_core.runs import load_or_run_group
+
+    asked = []
+
+    def run_group(pending, folders):
+        asked.append((pending, folders))
+        return {name: ValueError("diverged") if name == "c" else {"run": name} for name in pending}
+
+    (tmp_path / "a.json").write_text('{"run": "a", "stored": true}')
+    with pytest.raises(RuntimeError, match=r"1 of 3 runs failed \(the others are stored\): c: diverged"):
+        load_or_run_group(tmp_path, ["a", "b", "c"], run_group)
+    assert asked == [(["b", "c"], {"b": tmp_path / "b", "c": tmp_path / "c"})]
+    assert json.loads((tmp_path / "b.json").read_text()) == {"run": "b"} and not (tmp_path / "c.json").exists()
+    records = load_or_run_group(tmp_path, ["a", "b"], run_group)
+    assert records == [{"run": "a", "stored": True}, {"run": "b"}] and len(asked) == 1  # nothing trained again
+    assert load_or_run_group(None, ["x"], run_group) == [{"run": "x"}]
+    with pytest.raises(ValueError, match="non-empty list of distinct"):
+        load_or_run_group(tmp_path, ["a", "a"], run_group)

@@ -8,7 +8,7 @@ from torch import nn
 from gi_core.models.classifier import FeatureClassifier
 from gi_core.models.vae import VAE
 from gi_core.nets.encoders import encoder_decoder
-from gi_core.checkpoints import CheckpointError, read_checkpoint
+from gi_core.checkpoints import CheckpointError
 from gi_core.guards import NonFiniteLossError
 from gi_core.optimizers import OptimizerSpec, make_optimizers
 from gi_core.trainer import Scheduled, TrainableModel, Trainer, parameter_groups

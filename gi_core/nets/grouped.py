@@ -137,8 +137,8 @@ def run_slice(module: nn.Module, name: str, tensor: Tensor, run: int) -> Tensor:
     """
     check_instance(module, nn.Module, "module")
     entries = module.state_dict(keep_vars=True)
-    if name not in entries:
-        raise KeyError(f"name: the module has no state entry {name!r}")
+    if not isinstance(name, str) or name not in entries:
+        raise ValueError(f"name: the module has no state entry {name!r}")
     check_tensor(tensor, "tensor", finite=False)
     if tensor.shape != entries[name].shape:
         raise ValueError(f"tensor must have the shape {tuple(entries[name].shape)} of {name!r}, got {tuple(tensor.shape)}")
@@ -148,6 +148,12 @@ def run_slice(module: nn.Module, name: str, tensor: Tensor, run: int) -> Tensor:
     if isinstance(module.get_submodule(owner), GroupedLinear) and leaf == "weight":
         return tensor[run].t()
     return tensor[run]
+
+
+def _check_dtype(x: Tensor, name: str, module: nn.Module) -> None:
+    weight = next(module.parameters())
+    if x.dtype != weight.dtype and not torch.is_autocast_enabled(x.device.type):
+        raise TypeError(f"{name} has dtype {x.dtype} but the network's weights are {weight.dtype}")
 
 
 class GroupedMLPEncoder(nn.Module):
@@ -171,6 +177,7 @@ class GroupedMLPEncoder(nn.Module):
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Means and bounded log-variances ``(groups, B, latent_dim)``."""
         check_tensor(x, "x", ndim=2 + len(self.input_shape), finite=False)
+        _check_dtype(x, "x", self)
         if x.shape[0] != self.groups or tuple(x.shape[2:]) != self.input_shape:
             raise ValueError(f"x must have shape (groups={self.groups}, B, {', '.join(map(str, self.input_shape))}), "
                              f"got {tuple(x.shape)}")
@@ -191,6 +198,7 @@ class GroupedMLPDecoder(nn.Module):
 
     def forward(self, z: Tensor) -> Tensor:
         check_tensor(z, "z", ndim=3, finite=False)
+        _check_dtype(z, "z", self)
         if z.shape[0] != self.groups or z.shape[2] != self.latent_dim:
             raise ValueError(f"z must have shape (groups={self.groups}, B, latent_dim={self.latent_dim}), got {tuple(z.shape)}")
         return self.net(z).unflatten(-1, self.output_shape)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,47 +32,14 @@ from gi_core.experiments.zoo import (
     run_comparison,
     slug,
     summarize,
-    table_6_4_entries,
 )
-from gi_core.models.zoo import BETA_KINDS, ZOO_KINDS, ZooEntry
+from gi_core.models.zoo import ZooEntry
 from gi_core.results import read_result
-from tests.models.test_zoo import ADVERSARIAL, ENTRIES
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # --- the table's rows, slug and summarize --------------------------------------------------------
-
-
-def test_table_6_4_entries() -> None:
-    assert len(ENTRIES) == 17
-    labels = [e.label for e in ENTRIES]
-    assert len(set(labels)) == 17
-    for kind in BETA_KINDS:
-        assert sorted(e.beta for e in ENTRIES if e.kind == kind) == [0.33, 1.0, 30.0]
-    for kind in ADVERSARIAL:
-        assert [e.beta for e in ENTRIES if e.kind == kind] == [1.0]
-    assert {e.kind for e in ENTRIES} == set(ZOO_KINDS)
-    without = table_6_4_entries(include_aae=False)
-    assert len(without) == 16 and "aae" not in {e.kind for e in without}
-    assert "VAE β=0.33" in labels and "JS-VAE β=30" in labels and "AAE" in labels
-
-
-
-def test_slug_values() -> None:
-    assert slug("VAE β=0.33") == "vae_beta_0.33"
-    assert slug("JS-VAE β=30") == "js_vae_beta_30"
-    assert slug("WVAE β=1") == "wvae_beta_1"
-    assert slug("ALICE") == "alice"
-    assert slug("  a / b ") == "a_b"  # path separators and surrounding blanks go
-
-
-def test_slugs_of_the_table_are_file_safe_and_unique() -> None:
-    slugs = [slug(e.label) for e in table_6_4_entries()]
-    assert len(set(slugs)) == len(slugs) == 17
-    for s in slugs:
-        assert re.fullmatch(r"[a-z0-9][a-z0-9._]*", s), s
-        assert ".." not in s and not s.endswith(".")
 
 
 def record(model: str, seed: int, value: float) -> dict:
@@ -168,7 +134,7 @@ def test_run_comparison_end_to_end(data: ZooData, evaluator: Evaluator, tmp_path
 # --- the chapter's plans and the stored results ------------------------------------------------------
 
 
-@pytest.mark.parametrize("plan", ["table_6_4", "long"])
+@pytest.mark.parametrize("plan", ["table_6_4", "table_6_4_grouped", "autoencoders_alone", "autoencoders_group1", "long"])
 def test_the_plans_are_the_configurations_of_the_stored_results(plan: str) -> None:
     """Each stored comparison was run with its plan's configuration and seeds (and read under the plan's name)."""
     config, seeds, name = PLANS[plan]
@@ -176,7 +142,8 @@ def test_the_plans_are_the_configurations_of_the_stored_results(plan: str) -> No
     described = json.loads(json.dumps(config.describe()))  # tuples as the JSON file holds them: lists
     assert {key: stored["config"][key] for key in described if key in stored["config"]} == {
         key: value for key, value in described.items() if key in stored["config"]}
-    assert {key: described[key] for key in set(described) - set(stored["config"])} == {"amp": False, "compile": False}
+    newer = {key: described[key] for key in set(described) - set(stored["config"])}  # fields added after the run
+    assert newer.items() <= {"amp": False, "compile": False, "group_size": 0}.items()
     assert set(stored["config"]) - set(described) == {"classifier_test_accuracy", "data_source"}
     assert list(seeds) == stored["seeds"]
     runs = read_result(name)["metrics"]["runs"]
@@ -190,6 +157,78 @@ def test_the_stored_table_supports_the_claims_the_chapter_makes() -> None:
     assert 0.0 < values[0] < 1.0 and values[3] == pytest.approx(0.73, abs=0.01) and values[4] < -10.0
 
 
+def test_runs_trained_in_groups_of_one_are_the_sequential_runs(data: ZooData, evaluator: Evaluator, tmp_path: Path) -> None:
+    config = replace(CONFIG, models=(ZooEntry("VAE β=1", "vae", 1.0), ZooEntry("MMD β=30", "mmd", 30.0)))
+    alone = run_comparison(config, [0, 1], data, evaluator, run_dir=tmp_path / "alone", progress=False)
+    ones = run_comparison(replace(config, group_size=1), [0, 1], data, evaluator, run_dir=tmp_path / "ones",
+                          progress=False)
+    for a, b in zip(alone, ones):
+        assert (a["group_size"], b["group_size"]) == (0, 1)
+        assert all(a[m] == b[m] for m in METRICS), a["model"]  # bitwise: every metric equal
+    assert sorted(p.name for p in (tmp_path / "ones").glob("*.json")) == [
+        "mmd_beta_30_seed0_group1.json", "mmd_beta_30_seed1_group1.json",
+        "vae_beta_1_seed0_group1.json", "vae_beta_1_seed1_group1.json"]
+    groups = run_comparison(replace(config, group_size=4), [0, 1], data, evaluator, run_dir=tmp_path / "four",
+                            progress=False)
+    assert [r["group_size"] for r in groups] == [4, 4, 4, 4]
+    for a, b in zip(alone, groups):  # five steps: the batched rounding has barely moved anything
+        assert b["log_mse_x"] == pytest.approx(a["log_mse_x"], rel=1e-4)
+
+
+def test_a_group_with_a_diverging_run_stores_the_others_and_names_it(data: ZooData, evaluator: Evaluator,
+                                                                     tmp_path: Path, monkeypatch) -> None:
+    config = replace(CONFIG, group_size=2, models=(ZooEntry("VAE β=1", "vae", 1.0), ZooEntry("VAE β=30", "vae", 30.0)))
+    stack = zt.GroupedZooAutoencoders.stack
+
+    def sabotaged(models):  # run 1 starts with a NaN weight
+        group = stack(models)
+        with torch.no_grad():
+            group.decoder.net[0].bias[1, 0] = math.nan
+        return group
+
+    monkeypatch.setattr(zt.GroupedZooAutoencoders, "stack", sabotaged)
+    with pytest.warns(RuntimeWarning, match="stopped, the others go on"), \
+            pytest.raises(RuntimeError, match=r"1 of 2 runs failed .*vae_beta_30_seed0_group2: step 0: non-finite"):
+        run_comparison(config, [0], data, evaluator, run_dir=tmp_path, progress=False)
+    assert (tmp_path / "vae_beta_1_seed0_group2.json").exists()
+    assert not (tmp_path / "vae_beta_30_seed0_group2.json").exists()
+
+
+def test_an_interrupted_group_resumes_from_its_checkpoints(data: ZooData, evaluator: Evaluator, tmp_path: Path,
+                                                          monkeypatch) -> None:
+    config = replace(CONFIG, group_size=2, steps=10, models=(ZooEntry("VAE β=1", "vae", 1.0),
+                                                              ZooEntry("WVAE β=1", "wvae", 1.0)))
+    straight = run_comparison(config, [3], data, evaluator, run_dir=tmp_path / "straight", progress=False)
+
+    real_fit = zt.MultiRunTrainer.fit
+
+    def killed(self, steps):  # the group is killed after its checkpoints at step 5
+        real_fit(self, min(steps, 5))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(zt.MultiRunTrainer, "fit", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run_comparison(config, [3], data, evaluator, run_dir=tmp_path / "killed", progress=False)
+    monkeypatch.undo()
+    steps = [read_checkpoint(tmp_path / "killed" / f"{name}_seed3_group2")[1]["step"] for name in ("vae_beta_1", "wvae_beta_1")]
+    assert steps == [5, 5]
+    resumed = run_comparison(config, [3], data, evaluator, run_dir=tmp_path / "killed", progress=False)
+    assert [{m: r[m] for m in METRICS} for r in resumed] == [{m: r[m] for m in METRICS} for r in straight]
+
+
+def test_the_stored_groups_of_one_are_the_stored_runs_alone_and_the_groups_of_nine_stay_within_the_spread() -> None:
+    alone, ones = (read_result(PLANS[key].result)["metrics"]["runs"] for key in ("autoencoders_alone", "autoencoders_group1"))
+    assert [(r["model"], r["group_size"]) for r in ones] == [(r["model"], 1) for r in alone]
+    assert all(a[m] == b[m] for a, b in zip(alone, ones) for m in METRICS)  # bit for bit
+    grouped = read_result(PLANS["table_6_4_grouped"].result)["metrics"]
+    table = read_result(PLANS["table_6_4"].result)["metrics"]["summary"]
+    assert {r["group_size"] for r in grouped["runs"] if r["kind"] in ("vae", "wvae", "mmd", "jsvae")} == {9}
+    for model, row in grouped["summary"].items():
+        for metric in METRICS:
+            (mean, std, _), (their_mean, their_std, _) = row[metric], table[model][metric]
+            assert abs(mean - their_mean) <= 2 * math.hypot(std, their_std) + 1e-12, (model, metric)
+
+
 def test_command_line_builds_the_planned_configuration(monkeypatch, tmp_path) -> None:
     calls = []
     monkeypatch.setenv("GI_PROFILE", "full")
@@ -200,7 +239,9 @@ def test_command_line_builds_the_planned_configuration(monkeypatch, tmp_path) ->
     assert config.models == tuple(e for e in planned.models if e.label in ("VAE β=1", "AIM"))
     assert config == replace(planned, models=config.models) and config.steps == 3000
     assert seeds == [4] and run_dir == tmp_path / "mlp_3000" and result == "zoo_mnist_j10_mlp"
-    assert options == {"results_dir": None}
+    assert options == {"results_dir": None} and config.group_size == 0
+    zx.main(["--plan", "table_6_4", "--group-size", "9", "--run-dir", str(tmp_path)])
+    assert calls[-1][0][0] == replace(planned, group_size=9) == PLANS["table_6_4_grouped"].config
     zx.main(["--plan", "long", "--steps", "100", "--result", "short", "--results-dir", str(tmp_path)])
     (config, seeds, run_dir, result), options = calls[-1]
     assert config == replace(PLANS["long"].config, steps=100) and seeds == [0]

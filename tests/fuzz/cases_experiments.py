@@ -10,6 +10,7 @@ of a result stem is checked by ``gi_core.runs.check_outputs``, whose case mutate
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 
@@ -236,7 +237,7 @@ def zoo_config() -> dict:
     return {"arch": "mlp", "dataset": "mnist", "image_size": 16, "latent_dim": 2, "channels": 4, "hidden": (8,),
             "batch_size": 16, "steps": 2, "lr": 2e-4, "adam_betas": (0.0, 0.999), "classifier_epochs": 1,
             "eval_train": 100, "n_generated": 50, "checkpoint_every": 2, "amp": False, "compile": False,
-            "models": (ENTRY,)}
+            "group_size": 0, "models": (ENTRY,)}
 
 
 ZOO = zoo.ZooConfig(**zoo_config())
@@ -258,20 +259,25 @@ def stored_table() -> dict:
 
 
 ZOO_CASES = [
-    Case("gi_core.experiments.zoo.table_6_4_entries", lambda: {"include_aae": False}),
-    Case("gi_core.experiments.zoo.ZooConfig", zoo_config,
-         allow={"checkpoint_every:zero": "0: no checkpoints (a run without a run directory)"}),
-    Case("gi_core.experiments.zoo.ZooConfig.describe", lambda: {}, instance=lambda: ZOO),
-    Case("gi_core.experiments.zoo.ZooData", zoo_data,
+    Case("gi_core.experiments.zoo_training.table_6_4_entries", lambda: {"include_aae": False}),
+    Case("gi_core.experiments.zoo_training.ZooConfig", zoo_config,
+         allow={"checkpoint_every:zero": "0: no checkpoints (a run without a run directory)",
+                "group_size:zero": "0: every run trained alone"}),
+    Case("gi_core.experiments.zoo_training.ZooConfig.describe", lambda: {}, instance=lambda: ZOO),
+    Case("gi_core.experiments.zoo_training.ZooData", zoo_data,
          allow={"source:unknown": "free text: where the images came from"}),
-    Case("gi_core.experiments.zoo.load_zoo_data", lambda: {"config": ZOO, "device": CPU, "profile": "quick"}),
-    Case("gi_core.experiments.zoo.build_model", lambda: {"entry": ENTRY, "config": ZOO, "image_shape": (1, 16, 16)}),
-    Case("gi_core.experiments.zoo.slug", lambda: {"label": "JS-VAE β=30"},
+    Case("gi_core.experiments.zoo_training.load_zoo_data", lambda: {"config": ZOO, "device": CPU, "profile": "quick"}),
+    Case("gi_core.experiments.zoo_training.build_model", lambda: {"entry": ENTRY, "config": ZOO, "image_shape": (1, 16, 16)}),
+    Case("gi_core.experiments.zoo_training.slug", lambda: {"label": "JS-VAE β=30"},
          allow={"label:unknown": "any label with a letter or digit has a file-name-safe slug"}),
-    Case("gi_core.experiments.zoo.train_model",
+    Case("gi_core.experiments.zoo_training.train_model",
          lambda: {"entry": ENTRY, "config": ZOO, "data": zoo.ZooData(**zoo_data()), "seed": 1,
                   "checkpoint_dir": scratch("zoo_checkpoints"), "progress": False},
          allow={"seed:zero": SEED}),
+    Case("gi_core.experiments.zoo_training.groupable", lambda: {"entry": ENTRY, "config": replace(ZOO, group_size=2)}),
+    Case("gi_core.experiments.zoo_training.train_group",
+         lambda: {"runs": [(ENTRY, 1), (ENTRY, 2)], "config": replace(ZOO, group_size=2),
+                  "data": zoo.ZooData(**zoo_data()), "checkpoint_dirs": [scratch("g1"), scratch("g2")], "progress": False}),
     Case("gi_core.experiments.zoo.Evaluator",
          lambda: {"classifier": torch.nn.Linear(2, 10), "reference": (torch.zeros(3), torch.eye(3)),
                   "classifier_test_accuracy": 0.9}),

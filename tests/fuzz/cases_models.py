@@ -14,7 +14,7 @@ from gi_core.models.cdlm import CDLM, CDLMEncoder, build_cdlm
 from gi_core.models.classifier import feature_classifier
 from gi_core.models.dann import DANN
 from gi_core.models.vae import VAE
-from gi_core.models.zoo import ZooEntry, ZooModel, zoo_networks
+from gi_core.models.zoo import GroupedZooAutoencoders, ZooEntry, ZooModel, zoo_networks
 from gi_core.nets.discriminators import DomainDiscriminator, JointDiscriminator, MLPCritic
 from gi_core.nets.encoders import ConvDecoder, MLPDecoder, MLPEncoder
 from gi_core.nets.gradient_reversal import GradientReversal
@@ -52,6 +52,15 @@ def cdlm() -> CDLM:
 
 def dann() -> DANN:
     return DANN(LeNetFeatures(1, 16, (2, 3)), nn.Linear(3, 2), DomainDiscriminator(3, (4,)), GradientReversal(0.5))
+
+
+VIEW = "a view of the values as they are: weights or optimizer moments, NaN in the run the guard stopped"
+
+
+def zoo_group() -> GroupedZooAutoencoders:
+    torch.manual_seed(0)
+    return GroupedZooAutoencoders.stack([ZooModel.build(ZooEntry(k, k), zoo_networks("mlp", SHAPE, J, hidden=(8,)))
+                                         for k in ("vae", "mmd")])
 
 
 def zoo() -> ZooModel:
@@ -150,5 +159,17 @@ CASES: list[Case] = [
     Case(M + "zoo.ZooModel.reconstruct", lambda: {"x": images()}, instance=zoo),
     Case(M + "zoo.ZooModel.sample", lambda: {"n": 3, "generator": seeded()}, instance=zoo),
     Case(M + "zoo.ZooModel.training_loss", lambda: {"x": images()}, instance=zoo),
+    Case(M + "zoo.GroupedZooAutoencoders", lambda: {"entries": [ZooEntry("VAE", "vae"), ZooEntry("MMD", "mmd")],
+                                                    "image_shape": SHAPE, "latent_dim": J, "hidden": (8,)}),
+    Case(M + "zoo.GroupedZooAutoencoders.stack",
+         lambda: {"models": [ZooModel.build(ZooEntry("WVAE", "wvae"), zoo_networks("mlp", SHAPE, J, hidden=(8,)))]}),
+    Case(M + "zoo.GroupedZooAutoencoders.run_slice",
+         lambda: {"name": "decoder.net.0.weight", "tensor": torch.zeros(2, J, 8), "run": 1}, instance=zoo_group,
+         allow={"run:zero": "run 0 is the first run", "tensor:nan": VIEW, "tensor:inf": VIEW}),
+    Case(M + "zoo.GroupedZooAutoencoders.run_model", lambda: {"run": 1}, instance=zoo_group,
+         allow={"run:zero": "run 0 is the first run"}),
+    Case(M + "zoo.GroupedZooAutoencoders.parameters_by_loss", lambda: {}, instance=zoo_group),
+    Case(M + "zoo.GroupedZooAutoencoders.training_loss",
+         lambda: {"x": torch.rand(2, 4, *SHAPE) * 2 - 1, "generators": [seeded(), seeded()]}, instance=zoo_group),
 ]
 EXEMPT: dict[str, str] = {}

@@ -11,7 +11,7 @@ from torch import nn
 from gi_core.nets.discriminators import DomainDiscriminator, JointDiscriminator, MLPCritic
 from gi_core.nets.encoders import ConvDecoder, ConvEncoder, GaussianHead, MLPDecoder, MLPEncoder
 from gi_core.nets.gradient_reversal import GradientReversal
-from gi_core.nets.grouped import GroupedLinear
+from gi_core.nets.grouped import GroupedLinear, GroupedMLPDecoder, GroupedMLPEncoder
 from gi_core.nets.lenet import LeNetFeatures
 from gi_core.nets.priors import GaussianMixturePrior
 from gi_core.nets.resnets import (ConditionalBatchNorm2d, DiscriminatorBlock, GeneratorBlock, ImageFeatures, LatentFeatures,
@@ -22,6 +22,7 @@ from tests.fuzz.tiny_nets import (BROADCAST, IDENTITY, IMAGE, J, LEADING, REVERS
                                   generator_net, images, seeded, training)
 
 P = "gi_core.nets."
+VIEW = "a view of the values as they are: weights or optimizer moments, NaN in the run the guard stopped"
 NETS = [
     # encoders
     Case(P + "encoders.mlp", lambda: {"sizes": [3, 4, 2]}),
@@ -42,6 +43,15 @@ NETS = [
     Case(P + "grouped.grouped_mlp", lambda: {"groups": 2, "sizes": [3, 4, 2]}),
     Case(P + "grouped.stack_linears", lambda: {"layers": [nn.Linear(3, 2), nn.Linear(3, 2)]}),
     Case(P + "grouped.stack_mlps", lambda: {"mlps": [nn.Sequential(nn.Linear(3, 2)), nn.Sequential(nn.Linear(3, 2))]}),
+    Case(P + "grouped.run_slice", lambda: {"module": GroupedLinear(2, 3, 4), "name": "weight",
+                                           "tensor": torch.zeros(2, 3, 4), "run": 1},
+         allow={"run:zero": "run 0 is the first copy", "tensor:nan": VIEW, "tensor:inf": VIEW}),
+    Case(P + "grouped.GroupedMLPEncoder", lambda: {"groups": 2, "input_shape": SHAPE, "latent_dim": J, "hidden": (8,)}),
+    Case(P + "grouped.GroupedMLPEncoder.forward", lambda: {"x": torch.rand(2, 3, *SHAPE)},
+         instance=lambda: GroupedMLPEncoder(2, SHAPE, J, (8,)), allow=training("x")),
+    Case(P + "grouped.GroupedMLPDecoder", lambda: {"groups": 2, "latent_dim": J, "output_shape": SHAPE, "hidden": (8,)}),
+    Case(P + "grouped.GroupedMLPDecoder.forward", lambda: {"z": torch.randn(2, 3, J)},
+         instance=lambda: GroupedMLPDecoder(2, J, SHAPE, (8,)), allow=training("z")),
     Case(P + "encoders.conv_side", lambda: {"height": 8}),
     Case(P + "encoders.ConvEncoder", lambda: {"input_shape": SHAPE, "latent_dim": J, "channels": 2, "hidden": 4}),
     Case(P + "encoders.ConvEncoder.forward", lambda: {"x": images()}, instance=lambda: ConvEncoder(SHAPE, J, 2, 4),

@@ -8,6 +8,8 @@ from pathlib import Path
 import torch
 
 from gi_core.models.vae import VAE
+from gi_core.models.zoo import GroupedZooAutoencoders, ZooEntry, ZooModel, zoo_networks
+from gi_core.multi_run import MultiRunTrainer
 from gi_core.nets.encoders import encoder_decoder
 from gi_core.random_state import RunGenerators
 from gi_core.optimizers import OptimizerSpec, make_optimizers
@@ -55,6 +57,42 @@ def fits_arguments() -> dict:
             "dataset_size": 16, "folder": Path("checkpoint")}
 
 
+def group() -> GroupedZooAutoencoders:
+    torch.manual_seed(0)
+    models = [ZooModel.build(ZooEntry(f"VAE {k}", "vae"), zoo_networks("mlp", (1, 4, 4), 2, hidden=(8,))) for k in "ab"]
+    return GroupedZooAutoencoders.stack(models)
+
+
+def multi_run_arguments() -> dict:
+    model = group()
+    return {"model": model, "optimizer": make_optimizers(model, OptimizerSpec("adam", 1e-2)), "data": DATA,
+            "batch_size": 4, "seeds": [1, 2], "checkpoint_every": 0, "log_every": 5, "threads": 1}
+
+
+def multi_run(folders: list[Path] | None = None) -> MultiRunTrainer:
+    return MultiRunTrainer(**multi_run_arguments() | {"checkpoint_dirs": folders, "progress": False})
+
+
+def multi_run_checkpointed() -> MultiRunTrainer:
+    """A multi-run trainer over two fresh folders holding both runs' checkpoints at step 2."""
+    folders = [scratch(), scratch()]
+    run = multi_run(folders)
+    run.fit(2)
+    run.save_checkpoints()
+    return multi_run(folders)
+
+
+def scheduled_optimizers() -> dict:
+    return {"loss": torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1)}
+
+
+def step_arguments() -> dict:
+    model = torch.nn.Linear(2, 1)
+    return {"optimizers": {"loss": torch.optim.SGD(model.parameters(), lr=0.1)},
+            "losses": {"loss": model(torch.ones(3, 2)).square().mean()}}
+
+
+SEEDS = "seed 0 is a seed like any other"
 CASES = [
     Case("gi_core.optimizers.OptimizerSpec", lambda: {"kind": "adam", "lr": 1e-3, "betas": (0.5, 0.999)}),
     Case("gi_core.optimizers.OptimizerSpec.build", lambda: {"params": [torch.nn.Parameter(torch.zeros(2))]},
@@ -92,6 +130,36 @@ CASES = [
                   "model": torch.nn.Linear(2, 2), "last_finite": None},
          allow={"step:zero": "step 0 is the first step", "minimised:unknown": "a term no optimizer minimises is a component",
                 "minimised:empty": "with no minimised term every non-finite term is reported as a component"}),
+    Case("gi_core.checkpoints.checkpoint_step", lambda: {"folder": checkpointed()}),
+    Case("gi_core.training_step.check_training_data", lambda: {"data": DATA, "batch_size": 4},
+         allow={"data:dtype": "integer tensors are labels or indices, passed to the model's training_loss as they are",
+                "data:size": "the trainer does not know the model's input shape: training_loss checks its batch"}),
+    Case("gi_core.training_step.check_optimizers", lambda: {"optimizer": scheduled_optimizers()["loss"], "name": "opt"},
+         allow={"name:type": "a label for the error messages: any value is printed as given",
+                "name:unknown": "a label for the error messages: any value is printed as given"}),
+    Case("gi_core.training_step.check_schedules", lambda: {"schedules": {"lr": lambda step: 1.0}, "model": vae()}),
+    Case("gi_core.training_step.apply_schedules",
+         lambda: {"schedules": {"lr": lambda step: 0.5}, "step": 3, "model": vae(), "optimizers": scheduled_optimizers()},
+         allow={"step:zero": "step 0 is the first step"}),
+    Case("gi_core.training_step.optimizer_step", step_arguments),
+    Case("gi_core.training_step.check_target_step", lambda: {"steps": 5, "current": 2},
+         allow={"current:zero": "a fresh run is at step 0"}),
+    Case("gi_core.training_step.cpu_threads", lambda: {"threads": 1}),
+    Case("gi_core.training_step.append_metrics", lambda: {"folder": scratch(), "record": {"step": 1, "loss": 0.5}},
+         allow={"record:*": "a record of any terms is written as JSON (the trainer's own floats)"}),
+    Case("gi_core.training_step.rewrite_metrics", lambda: {"folder": scratch(), "history": [{"step": 1, "loss": 0.5}]},
+         allow={"history:*": "the run's own history, written as it is"}),
+    Case("gi_core.multi_run.MultiRunTrainer", multi_run_arguments,
+         allow={"seeds:zero": SEEDS, "checkpoint_every:zero": "0: no checkpoints",
+                "data:dtype": "integer tensors are labels or indices, passed to the model's training_loss as they are",
+                "data:size": "the trainer does not know the model's input shape: training_loss checks its batch"}),
+    Case("gi_core.multi_run.MultiRunTrainer.fit", lambda: {"steps": 3}, instance=multi_run,
+         allow={"steps:zero": "zero steps: a fresh trainer is already there"}),
+    Case("gi_core.multi_run.MultiRunTrainer.train_step", dict, instance=multi_run),
+    Case("gi_core.multi_run.MultiRunTrainer.run_state", lambda: {"run": 1}, instance=multi_run,
+         allow={"run:zero": "run 0 is the first run"}),
+    Case("gi_core.multi_run.MultiRunTrainer.save_checkpoints", dict, instance=lambda: multi_run([scratch(), scratch()])),
+    Case("gi_core.multi_run.MultiRunTrainer.resume", dict, instance=multi_run_checkpointed),
     Case("gi_core.random_state.RunGenerators", lambda: {"seed": 3, "device": "cpu"},
          allow={"seed:zero": "seed 0 is a seed like any other"}),
     Case("gi_core.random_state.RunGenerators.active", dict, instance=lambda: RunGenerators(0)),
@@ -106,6 +174,11 @@ EXEMPT = {
     "gi_core.trainer.TrainableModel.parameters_by_loss": "a Protocol method: no implementation to call",
     "gi_core.trainer.Scheduled": "a Protocol: no implementation to call",
     "gi_core.trainer.Scheduled.set_coefficient": "a Protocol method: no implementation to call",
+    "gi_core.multi_run.GroupedTrainable": "a Protocol: no implementation to call",
+    "gi_core.multi_run.GroupedTrainable.training_loss": "a Protocol method: no implementation to call",
+    "gi_core.multi_run.GroupedTrainable.parameters_by_loss": "a Protocol method: no implementation to call",
+    "gi_core.multi_run.GroupedTrainable.run_slice": "a Protocol method: no implementation to call",
+    "gi_core.multi_run.GroupedTrainable.run_model": "a Protocol method: no implementation to call",
     "gi_core.checkpoints.CheckpointError": "an exception class",
     "gi_core.guards.NonFiniteLossError": "an exception class, raised by the trainer with the guard's report",
 }

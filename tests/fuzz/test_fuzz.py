@@ -187,6 +187,13 @@ Allowed inputs:
 - gi_core.nets.encoders.MLPDecoder.forward z:rank: leading sample axes are allowed, as documented (the (K, B, J) draws of the importance-weighted bound)
 - gi_core.nets.grouped.GroupedLinear.forward x:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
 - gi_core.nets.grouped.GroupedLinear.forward x:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.nets.grouped.run_slice run:zero: run 0 is the first copy
+- gi_core.nets.grouped.run_slice tensor:nan: a view of the values as they are: weights or optimizer moments, NaN in the run the guard stopped
+- gi_core.nets.grouped.run_slice tensor:inf: a view of the values as they are: weights or optimizer moments, NaN in the run the guard stopped
+- gi_core.nets.grouped.GroupedMLPEncoder.forward x:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.nets.grouped.GroupedMLPEncoder.forward x:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.nets.grouped.GroupedMLPDecoder.forward z:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.nets.grouped.GroupedMLPDecoder.forward z:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
 - gi_core.nets.encoders.ConvEncoder.forward x:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
 - gi_core.nets.encoders.ConvEncoder.forward x:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
 - gi_core.nets.encoders.ConvDecoder.forward z:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
@@ -305,6 +312,10 @@ Allowed inputs:
 - gi_core.models.zoo.ZooModel.decode z:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
 - gi_core.models.zoo.ZooModel.decode z:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
 - gi_core.models.zoo.ZooModel.decode z:rank: leading sample axes are allowed, as documented (the (K, B, J) draws of the importance-weighted bound)
+- gi_core.models.zoo.GroupedZooAutoencoders.run_slice run:zero: run 0 is the first run
+- gi_core.models.zoo.GroupedZooAutoencoders.run_slice tensor:nan: a view of the values as they are: weights or optimizer moments, NaN in the run the guard stopped
+- gi_core.models.zoo.GroupedZooAutoencoders.run_slice tensor:inf: a view of the values as they are: weights or optimizer moments, NaN in the run the guard stopped
+- gi_core.models.zoo.GroupedZooAutoencoders.run_model run:zero: run 0 is the first run
 - gi_core.metrics.domain.ADistance raw:negative: raw is the unclipped 2(1 - 2 error), negative when the held-out error exceeds one half
 - gi_core.metrics.domain.a_distance seed:zero: 0 is a seed like any other
 - gi_core.metrics.domain.joint_error seed:zero: 0 is a seed like any other
@@ -349,10 +360,11 @@ Allowed inputs:
 - gi_core.experiments.elbo.ElboConfig seed:zero: 0 is a seed
 - gi_core.experiments.joint_kl.RingConfig seed:zero: 0 is a seed
 - gi_core.experiments.joint_kl.AVBConfig seed:zero: 0 is a seed
-- gi_core.experiments.zoo.ZooConfig checkpoint_every:zero: 0: no checkpoints (a run without a run directory)
-- gi_core.experiments.zoo.ZooData source:unknown: free text: where the images came from
-- gi_core.experiments.zoo.slug label:unknown: any label with a letter or digit has a file-name-safe slug
-- gi_core.experiments.zoo.train_model seed:zero: 0 is a seed
+- gi_core.experiments.zoo_training.ZooConfig checkpoint_every:zero: 0: no checkpoints (a run without a run directory)
+- gi_core.experiments.zoo_training.ZooConfig group_size:zero: 0: every run trained alone
+- gi_core.experiments.zoo_training.ZooData source:unknown: free text: where the images came from
+- gi_core.experiments.zoo_training.slug label:unknown: any label with a letter or digit has a file-name-safe slug
+- gi_core.experiments.zoo_training.train_model seed:zero: 0 is a seed
 - gi_core.experiments.zoo.Evaluator.fit seed:zero: 0 is a seed
 - gi_core.trainer.check_trainable name:*: the name is only used in the message
 - gi_core.trainer.Trainer seed:zero: seed 0 is a seed like any other
@@ -366,6 +378,20 @@ Allowed inputs:
 - gi_core.guards.non_finite_error step:zero: step 0 is the first step
 - gi_core.guards.non_finite_error minimised:unknown: a term no optimizer minimises is a component
 - gi_core.guards.non_finite_error minimised:empty: with no minimised term every non-finite term is reported as a component
+- gi_core.training_step.check_training_data data:dtype: integer tensors are labels or indices, passed to the model's training_loss as they are
+- gi_core.training_step.check_training_data data:size: the trainer does not know the model's input shape: training_loss checks its batch
+- gi_core.training_step.check_optimizers name:type: a label for the error messages: any value is printed as given
+- gi_core.training_step.check_optimizers name:unknown: a label for the error messages: any value is printed as given
+- gi_core.training_step.apply_schedules step:zero: step 0 is the first step
+- gi_core.training_step.check_target_step current:zero: a fresh run is at step 0
+- gi_core.training_step.append_metrics record:*: a record of any terms is written as JSON (the trainer's own floats)
+- gi_core.training_step.rewrite_metrics history:*: the run's own history, written as it is
+- gi_core.multi_run.MultiRunTrainer seeds:zero: seed 0 is a seed like any other
+- gi_core.multi_run.MultiRunTrainer checkpoint_every:zero: 0: no checkpoints
+- gi_core.multi_run.MultiRunTrainer data:dtype: integer tensors are labels or indices, passed to the model's training_loss as they are
+- gi_core.multi_run.MultiRunTrainer data:size: the trainer does not know the model's input shape: training_loss checks its batch
+- gi_core.multi_run.MultiRunTrainer.fit steps:zero: zero steps: a fresh trainer is already there
+- gi_core.multi_run.MultiRunTrainer.run_state run:zero: run 0 is the first run
 - gi_core.random_state.RunGenerators seed:zero: seed 0 is a seed like any other
 - gi_core.results.write_result name:unknown: any plain file stem names a result file
 - gi_core.results.read_result name:unknown: a result not recorded yet reads as None (the chapters then show the quick run)

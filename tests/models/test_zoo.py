@@ -316,3 +316,27 @@ def test_latent_nll_kinds_floor_the_encoder_variance(kind):
     else:
         assert log_var.min() >= math.log(LATENT_NLL_MIN_VAR)
         assert torch.allclose(log_var, torch.full_like(log_var, math.log(LATENT_NLL_MIN_VAR)), atol=1e-3)
+
+
+def test_a_grouped_zoo_autoencoder_is_its_plain_models_run_by_run():
+    from gi_core.models.zoo import GroupedZooAutoencoders
+
+    torch.manual_seed(0)
+    entries = [ZooEntry("VAE β=0.33", "vae", 0.33), ZooEntry("WVAE β=1", "wvae"), ZooEntry("MMD β=30", "mmd", 30.0),
+               ZooEntry("JS-VAE β=1", "jsvae")]
+    models = [ZooModel.build(e, zoo_networks("mlp", (1, 8, 8), 3, hidden=(16, 8))) for e in entries]
+    group = GroupedZooAutoencoders.stack(models)
+    x = torch.rand(4, 10, 1, 8, 8) * 2 - 1
+    generators = [torch.Generator().manual_seed(s) for s in range(4)]
+    terms = group.training_loss(x, generators=generators)
+    assert terms["loss"].shape == (4,)
+    for s, model in enumerate(models):
+        assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), group.run_model(s).state_dict().values()))
+        torch.manual_seed(s)  # the plain model draws from the global generator, seeded as run s's own
+        plain = model.training_loss(x[s])
+        for name in ("loss", "reconstruction", "restriction"):
+            assert terms[name][s].item() == pytest.approx(plain[name].item(), rel=1e-5), (entries[s].kind, name)
+    with pytest.raises(ValueError, match="only the kinds"):
+        GroupedZooAutoencoders([ZooEntry("ALI", "ali")], (1, 8, 8), 3)
+    with pytest.raises(ValueError, match="one torch.Generator per run"):
+        group.training_loss(x, generators=generators[:2])

@@ -134,3 +134,32 @@ def test_layers_that_differ_are_refused() -> None:
         stack_mlps([mlp([3, 4, 2]), mlp([3, 4, 4, 2])])
     with pytest.raises(ValueError, match="parameters"):
         stack_mlps([nn.Sequential(nn.Linear(3, 3), nn.LayerNorm(3))] * 2)
+
+
+def test_grouped_mlp_encoder_and_decoder_are_their_plain_twins_copy_by_copy():
+    from gi_core.nets.encoders import MLPDecoder, MLPEncoder
+    from gi_core.nets.grouped import GroupedMLPDecoder, GroupedMLPEncoder, run_slice
+
+    torch.manual_seed(0)
+    encoders = [MLPEncoder((1, 4, 4), 3, (8, 5)) for _ in range(3)]
+    decoders = [MLPDecoder(3, (1, 4, 4), (5, 8)) for _ in range(3)]
+    group_e, group_d = GroupedMLPEncoder(3, (1, 4, 4), 3, (8, 5)), GroupedMLPDecoder(3, 3, (1, 4, 4), (5, 8))
+    for group, plains in ((group_e, encoders), (group_d, decoders)):
+        assert list(group.state_dict()) == list(plains[0].state_dict())  # the plain twin's names, in its order
+        with torch.no_grad():
+            for s, plain in enumerate(plains):
+                for name, tensor in group.state_dict().items():
+                    run_slice(group, name, tensor, s).copy_(plain.state_dict()[name])
+    x, z = torch.rand(3, 6, 1, 4, 4), torch.randn(3, 6, 3)
+    mean, log_var = group_e(x)
+    out = group_d(z)
+    for s in range(3):
+        m, v = encoders[s](x[s])
+        assert torch.allclose(mean[s], m, atol=1e-6) and torch.allclose(log_var[s], v, atol=1e-6)
+        assert torch.allclose(out[s], decoders[s](z[s]), atol=1e-6)
+    weight = group_e.state_dict()["body.1.0.weight"]
+    assert run_slice(group_e, "body.1.0.weight", weight, 2).shape == encoders[2].body[1][0].weight.shape
+    with pytest.raises(ValueError, match="no state entry 'body.9.weight'"):
+        run_slice(group_e, "body.9.weight", weight, 0)
+    with pytest.raises(ValueError, match="run must be below the number of copies 3"):
+        run_slice(group_e, "body.1.0.weight", weight, 3)
