@@ -987,18 +987,20 @@ for key, result in regrouped.items():
 # %%
 alone_runs = regrouped["autoencoders_alone"]["metrics"]["runs"]
 ones_runs = regrouped["autoencoders_group1"]["metrics"]["runs"]
-identical = sum(all(a[m] == b[m] for m in zoo.METRICS) for a, b in zip(alone_runs, ones_runs))
-print(f"{identical} of {len(alone_runs)} runs in groups of one give every metric "
-      "of the run alone, bit for bit")
+identical = sum(all(a[m] == b[m] for m in zoo.METRICS)
+                for a, b in zip(alone_runs, ones_runs))
+print(f"{identical} of {len(alone_runs)} runs in groups of one give every metric")
+print("    of the run alone, bit for bit")
 grouped_summary = regrouped["table_6_4_grouped"]["metrics"]["summary"]
 autoencoder_rows = [e.label for e in zoo.AUTOENCODERS]
 versus = pd.DataFrame(compare_with_reference(
     {m: grouped_summary[m] for m in autoencoder_rows},
     {m: summary[m] for m in autoencoder_rows}, zoo.METRICS))
-versus["in seed spreads"] = versus.difference.abs() / np.hypot(versus.ours_std, versus.thesis_std)
+spread = np.hypot(versus.ours_std, versus.thesis_std)
+versus["in seed spreads"] = versus.difference.abs() / spread
 inside = int((~versus.beyond_spread).sum())
-print(f"groups of nine against the table above: {inside} of {len(versus)} entries "
-      "within twice the combined seed spread")
+print(f"groups of nine against the table above: {inside} of {len(versus)} entries")
+print("    within twice the combined seed spread")
 in_spreads = (versus.pivot(index="model", columns="metric", values="in seed spreads")
               [list(zoo.METRICS)].rename(columns=zoo.METRIC_LABELS)
               .reindex(autoencoder_rows).round(1))
@@ -1026,7 +1028,8 @@ assert inside >= 0.9 * len(versus)
 speed = read_result("benchmark_multi_run_cpu")
 table_speed = speed["metrics"]["table_6_4_autoencoders"]
 print(f"groups of {table_speed['groups']} at batch {table_speed['batch']}: "
-      f"{table_speed['speedup']:.2f} times the throughput of the runs one after another")
+      f"{table_speed['speedup']:.2f} times the throughput")
+print("    of the same runs one after another")
 print(f"    on {speed['provenance']['device']}")
 
 # %% [markdown]

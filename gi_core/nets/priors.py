@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+from torch.distributions import Categorical, Independent, MixtureSameFamily, Normal
 
 from gi_core.maths.gaussians import diag_gaussian_log_prob, reparameterize, soft_clamp_log_var
 from gi_core.validation import check_generator, check_positive_int, check_real, check_tensor
@@ -87,6 +88,12 @@ class GaussianMixturePrior(nn.Module):
         Astorga's (2021) Eq. 7.15 (there with uniform :math:`\pi`); computed as a softmax of the joint log-terms.
         """
         return torch.softmax(self.component_log_prob(z), dim=-1)
+
+    def distribution(self) -> MixtureSameFamily:
+        r"""The same mixture as a ``torch.distributions.MixtureSameFamily`` of diagonal Gaussians (the library's form of
+        :meth:`log_prob`; its ``sample`` is not reparameterized)."""
+        components = Independent(Normal(self.means, torch.exp(0.5 * self.log_vars)), 1)
+        return MixtureSameFamily(Categorical(logits=self.logits), components)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         r"""Draw ``n`` samples ``(n, J)``: :math:`y\sim\mathrm{Cat}(\pi)`, :math:`z=\mu_y+\sigma_y\odot\varepsilon`.

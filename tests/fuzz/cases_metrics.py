@@ -77,7 +77,17 @@ def codes() -> dict[str, torch.Tensor]:
 RING = torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0]])
 SAMPLES = torch.tensor([[0.9, 0.1], [0.1, 1.1], [-1.0, 0.2], [0.3, -0.8], [0.0, 0.0]])
 
+LABELS, CLUSTERS = torch.tensor([0, 0, 1, 1, 2, 2]), torch.tensor([1, 1, 0, 2, 2, 2])
+CLUSTER_METRICS = ("contingency_table", "clustering_accuracy", "purity", "normalized_mutual_information",
+                   "adjusted_rand_index")
+
 CASES: list[Case] = [
+    # ----------------------------------------------------------------------- clustering
+    *(Case(M + f"clustering.{name}", lambda: {"labels": LABELS.clone(), "clusters": CLUSTERS.clone()},
+           allow={"labels:size": "any number of classes", "clusters:size": "any number of clusters"})
+      for name in CLUSTER_METRICS),
+    Case(M + "clustering.mixture_health", lambda: {"responsibilities": torch.tensor([[0.7, 0.3], [0.2, 0.8]])},
+         allow={"responsibilities:size": "any number of points and components"}),
     # ----------------------------------------------------------------------- domain
     Case(M + "domain.ADistance",
          lambda: {"value": 1.0, "raw": 1.0, "error": 0.25, "classifier": "linear_svm", "C": 1.0, "n_train": 24, "n_test": 16},

@@ -92,6 +92,7 @@ NETS = [
       for method in ("component_log_prob", "log_prob", "responsibilities")),
     Case(P + "priors.GaussianMixturePrior.sample", lambda: {"n": 3, "generator": seeded()},
          instance=lambda: GaussianMixturePrior(2, J, generator=seeded())),
+    Case(P + "priors.GaussianMixturePrior.distribution", dict, instance=lambda: GaussianMixturePrior(2, J, generator=seeded())),
     # ResNets
     Case(P + "resnets.ConditionalBatchNorm2d", lambda: {"channels": 2, "latent_dim": J}),
     Case(P + "resnets.ConditionalBatchNorm2d.forward", lambda: {"h": torch.randn(2, 2, 2, 2), "z": codes()},

@@ -316,6 +316,17 @@ Allowed inputs:
 - gi_core.models.zoo.GroupedZooAutoencoders.run_slice tensor:nan: a view of the values as they are: weights or optimizer moments, NaN in the run the guard stopped
 - gi_core.models.zoo.GroupedZooAutoencoders.run_slice tensor:inf: a view of the values as they are: weights or optimizer moments, NaN in the run the guard stopped
 - gi_core.models.zoo.GroupedZooAutoencoders.run_model run:zero: run 0 is the first run
+- gi_core.metrics.clustering.contingency_table labels:size: any number of classes
+- gi_core.metrics.clustering.contingency_table clusters:size: any number of clusters
+- gi_core.metrics.clustering.clustering_accuracy labels:size: any number of classes
+- gi_core.metrics.clustering.clustering_accuracy clusters:size: any number of clusters
+- gi_core.metrics.clustering.purity labels:size: any number of classes
+- gi_core.metrics.clustering.purity clusters:size: any number of clusters
+- gi_core.metrics.clustering.normalized_mutual_information labels:size: any number of classes
+- gi_core.metrics.clustering.normalized_mutual_information clusters:size: any number of clusters
+- gi_core.metrics.clustering.adjusted_rand_index labels:size: any number of classes
+- gi_core.metrics.clustering.adjusted_rand_index clusters:size: any number of clusters
+- gi_core.metrics.clustering.mixture_health responsibilities:size: any number of points and components
 - gi_core.metrics.domain.ADistance raw:negative: raw is the unclipped 2(1 - 2 error), negative when the held-out error exceeds one half
 - gi_core.metrics.domain.a_distance seed:zero: 0 is a seed like any other
 - gi_core.metrics.domain.joint_error seed:zero: 0 is a seed like any other

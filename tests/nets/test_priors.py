@@ -80,3 +80,20 @@ def test_mixture_errors() -> None:
         prior.log_prob(torch.zeros(4, 2))
     with pytest.raises(ValueError, match="n must be a positive integer"):
         prior.sample(0)
+
+
+def test_the_mixture_is_torch_distributions_mixture_same_family():
+    """log p(z) and the responsibilities against the library's MixtureSameFamily (its component posterior)."""
+    import torch
+
+    from gi_core.nets.priors import GaussianMixturePrior
+
+    prior = GaussianMixturePrior(4, 3, mean_scale=2.0, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    with torch.no_grad():
+        prior.logits.copy_(torch.tensor([0.3, -1.0, 0.5, 0.0], dtype=torch.float64))
+        prior.raw_log_vars.copy_(torch.linspace(-1.0, 1.0, 12, dtype=torch.float64).reshape(4, 3))
+    z = torch.randn(50, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64) * 2
+    library = prior.distribution()
+    assert torch.allclose(prior.log_prob(z), library.log_prob(z), atol=1e-12)
+    joint = library.mixture_distribution.logits.log_softmax(-1) + library.component_distribution.log_prob(z.unsqueeze(1))
+    assert torch.allclose(prior.responsibilities(z), joint.softmax(-1), atol=1e-12)
