@@ -257,7 +257,7 @@ class MultiRunTrainer:
         for term, optimizer in self.optimizers.items():
             saved = optimizer.state_dict()
             params = [p for group in optimizer.param_groups for p in group["params"]]
-            saved["state"] = {i: {key: self._slice(params[i], value, run).clone() for key, value in entries.items()}
+            saved["state"] = {i: {key: self._slice(params[i], value, run) for key, value in entries.items()}
                               for i, entries in saved["state"].items()}
             optimizers[term] = saved
         rng = {"torch": self.cpu_generators[run].get_state(), "shuffle": self.shuffles[run].get_state(),
@@ -267,10 +267,11 @@ class MultiRunTrainer:
         return {"model": model, "optimizers": optimizers, "rng": rng}
 
     def _slice(self, param: nn.Parameter, value: object, run: int) -> object:
-        """A per-parameter optimizer state entry of one run: its slice if shaped like the parameter, else as it is."""
+        """A copy of one run's per-parameter optimizer state entry: its slice if shaped like the parameter, else the
+        whole entry (a step count; ``None`` or a number as they are)."""
         if isinstance(value, Tensor) and value.shape == param.shape:
-            return self.model.run_slice(self.names[param], value, run)
-        return value
+            return self.model.run_slice(self.names[param], value, run).clone()
+        return value.clone() if isinstance(value, Tensor) else value
 
     def _load_run(self, run: int, model: dict[str, Tensor], optimizers: dict[str, dict], slices_only: bool = False) -> None:
         """Write one run's plain model and optimizer states into its slices of the group; the optimizers' shared

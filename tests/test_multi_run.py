@@ -202,3 +202,19 @@ def test_on_cuda_a_group_of_one_follows_its_sequential_twin_and_checkpoints_its_
     assert max_difference(alone.model.state_dict(), twin.model.run_model(0).state_dict()) < 1e-5
     state, _ = read_checkpoint(tmp_path / "run")
     assert set(state["rng"]) == {"torch", "cuda", "shuffle", "order"}
+
+
+def test_sgd_with_and_without_momentum_checkpoints_and_resumes_bitwise(images, tmp_path):
+    for momentum in (0.0, 0.9):
+        spec = OptimizerSpec("sgd", 0.05, momentum=momentum)
+        models = [plain(e, i) for i, e in enumerate(ENTRIES[:2])]
+        straight = group_trainer(models, images, [0, 1], spec=spec)
+        straight.fit(8)
+        dirs = [tmp_path / f"{momentum}_{s}" for s in range(2)]
+        first = group_trainer(models, images, [0, 1], spec=spec, checkpoint_dirs=dirs, checkpoint_every=4)
+        first.fit(4)
+        resumed = group_trainer(models, images, [0, 1], spec=spec, checkpoint_dirs=dirs)
+        assert resumed.resume() == 4
+        resumed.fit(8)
+        for s in range(2):
+            assert max_difference(straight.model.run_model(s).state_dict(), resumed.model.run_model(s).state_dict()) == 0.0
