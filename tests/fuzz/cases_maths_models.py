@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from gi_core.maths.cluster_models import DiscreteClusterModel
 from gi_core.maths.exact_models import DiscreteGIModel, GaussianGIModel
 from gi_core.maths.joint_kl import PRIOR_KL, RECONSTRUCTION_X
 from gi_core.maths.linear_gaussian import LinearGaussianModel
@@ -12,6 +13,24 @@ from tests.fuzz.tiny_nets import seeded
 
 F64 = torch.float64
 M = "gi_core.maths"
+
+
+def cluster_fields() -> dict:
+    g = seeded()
+
+    def table(*shape: int) -> torch.Tensor:
+        t = torch.rand(*shape, generator=g, dtype=F64) + 0.1
+        return t / t.sum(-1, keepdim=True)
+
+    return {"q_x": table(3), "q_z_given_x": table(3, 2), "q_y_given_z": table(2, 2), "p_y": table(2),
+            "p_z_given_y": table(2, 2), "p_x_given_zy": table(2, 2, 3)}
+
+
+def cluster() -> DiscreteClusterModel:
+    return DiscreteClusterModel(**cluster_fields())
+
+
+CLUSTER_FUNCTIONS = ("vade_loss", "inverse_kl_terms", "vade_y_posterior_term", "forward_kl_terms", "mpcc_losses")
 
 
 def discrete() -> DiscreteGIModel:
@@ -54,6 +73,10 @@ NO_ARGUMENTS = ("h_q_x", "h_q_z", "h_q_z_given_x", "p_joint", "p_x", "q_joint", 
 GAUSSIAN_ONLY = ("p_x_given_z", "p_z", "q_x", "q_z_given_x")
 MI_FUNCTIONS = ("inference_mi_terms", "generative_mi_terms", "inference_mi_from_kls", "generative_mi_from_kls")
 CASES: list[Case] = [
+    # cluster_models
+    Case(f"{M}.cluster_models.DiscreteClusterModel", cluster_fields),
+    *(Case(f"{M}.cluster_models.DiscreteClusterModel.{name}", dict, instance=cluster) for name in ("q_joint", "p_joint")),
+    *(Case(f"{M}.cluster_models.{name}", lambda: {"model": cluster()}) for name in CLUSTER_FUNCTIONS),
     # exact_models
     Case(f"{M}.exact_models.DiscreteGIModel", discrete_fields),
     Case(f"{M}.exact_models.DiscreteGIModel.random", lambda: {"num_x": 2, "num_z": 3, "scale": 1.5, "generator": seeded()},
