@@ -1,8 +1,9 @@
 """Astorga's (2021) Table 6.4 as an experiment (chapter 3): train every zoo model, compute every metric, aggregate
 over seeds.
 
-:data:`PLANS` are the comparisons the chapter shows (the 17 models × 3 seeds of Table 6.4 on MLPs, and three of
-them trained eight times longer) and one it cannot run on a CPU (the thesis's ResNets). Run from the command line
+:data:`PLANS` are the comparisons the chapter shows (the 17 models × 3 seeds of Table 6.4 on MLPs, one run at a time
+and with the autoencoders trained in groups, the group-of-one check, and three models trained eight times longer)
+and one it cannot run on a CPU (the thesis's ResNets). Run from the command line
 to reproduce one (resumable: finished runs are kept in ``--run-dir`` and skipped, unfinished ones resume from their
 last checkpoint)::
 
