@@ -150,6 +150,7 @@ class MultiRunTrainer:
         self.generators = [torch.Generator(self.device).manual_seed(seed) for seed in self.seeds]
         self.cpu_generators = self.generators if self.device.type == "cpu" else [
             torch.Generator().manual_seed(seed) for seed in self.seeds]
+        self._inside = False
         self.step = 0
         self.history: list[list[dict[str, float]]] = [[] for _ in self.seeds]
         self.stopped: dict[int, NonFiniteLossError] = {}
@@ -237,9 +238,17 @@ class MultiRunTrainer:
 
     @contextmanager
     def _running(self) -> Iterator[None]:
-        """The runs' CPU threads; torch's global generators are left as they were (the runs draw from their own)."""
-        with cpu_threads(self.threads), torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+        """The runs' CPU threads; torch's global generators are left as they were (the runs draw from their own).
+        Entered once per ``fit``: a ``train_step`` inside it does not enter again."""
+        if self._inside:
             yield
+            return
+        self._inside = True
+        try:
+            with cpu_threads(self.threads), torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+                yield
+        finally:
+            self._inside = False
 
     # --- one run's state, in the sequential trainer's format ----------------------------------------------------
 

@@ -136,16 +136,20 @@ def run_slice(module: nn.Module, name: str, tensor: Tensor, run: int) -> Tensor:
     them the same way.
     """
     check_instance(module, nn.Module, "module")
-    entries = module.state_dict(keep_vars=True)
-    if not isinstance(name, str) or name not in entries:
+    owner, _, leaf = name.rpartition(".") if isinstance(name, str) else ("", "", "")
+    try:  # the entry, from the state of the module that holds it (not the whole model's state at every call)
+        holder = module.get_submodule(owner)
+    except AttributeError:
+        holder = None
+    entry = holder.state_dict(keep_vars=True).get(leaf) if holder is not None and leaf else None
+    if entry is None:
         raise ValueError(f"name: the module has no state entry {name!r}")
     check_tensor(tensor, "tensor", finite=False)
-    if tensor.shape != entries[name].shape:
-        raise ValueError(f"tensor must have the shape {tuple(entries[name].shape)} of {name!r}, got {tuple(tensor.shape)}")
+    if tensor.shape != entry.shape:
+        raise ValueError(f"tensor must have the shape {tuple(entry.shape)} of {name!r}, got {tuple(tensor.shape)}")
     if not 0 <= check_non_negative_int(run, "run") < tensor.shape[0]:
         raise ValueError(f"run must be below the number of copies {tensor.shape[0]}, got {run}")
-    owner, _, leaf = name.rpartition(".")
-    if isinstance(module.get_submodule(owner), GroupedLinear) and leaf == "weight":
+    if isinstance(holder, GroupedLinear) and leaf == "weight":
         return tensor[run].t()
     return tensor[run]
 
