@@ -255,6 +255,21 @@ def soft_clamp_log_var(raw: Tensor, low: float = -10.0, high: float = 5.0) -> Te
     return low + (high - low) * torch.sigmoid(slope * raw + math.log(-low / high))
 
 
+def inverse_soft_clamp_log_var(log_var: Tensor, low: float = -10.0, high: float = 5.0) -> Tensor:
+    r"""The raw value that :func:`soft_clamp_log_var` maps to ``log_var`` (which must lie in ``(low, high)``):
+
+    .. math:: r = \frac{-\ell h}{h-\ell}\Big[\operatorname{logit}\frac{f-\ell}{h-\ell} - \log\frac{-\ell}{h}\Big]
+    """
+    check_tensor(log_var, "log_var")
+    check_real(low, "low", maximum=0.0, strict=True)
+    check_real(high, "high", minimum=0.0, strict=True)
+    if not bool(((log_var > low) & (log_var < high)).all()):
+        raise ValueError(f"log_var must lie in the open interval ({low}, {high}), got values in "
+                         f"[{float(log_var.min()):.4g}, {float(log_var.max()):.4g}]")
+    slope = (high - low) / (-low * high)
+    return (torch.logit((log_var - low) / (high - low)) - math.log(-low / high)) / slope
+
+
 class Gaussian(NamedTuple):
     r""":math:`\mathcal N(\mathrm{mean}, \mathrm{cov})`."""
 

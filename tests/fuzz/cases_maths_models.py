@@ -31,6 +31,7 @@ def cluster() -> DiscreteClusterModel:
 
 
 CLUSTER_FUNCTIONS = ("vade_loss", "inverse_kl_terms", "vade_y_posterior_term", "forward_kl_terms", "mpcc_losses")
+CLUSTER_INFORMATION_FUNCTIONS = ("cluster_mutual_informations", "vade_information_terms", "mpcc_information_terms")
 
 
 def discrete() -> DiscreteGIModel:
@@ -77,6 +78,8 @@ CASES: list[Case] = [
     Case(f"{M}.cluster_models.DiscreteClusterModel", cluster_fields),
     *(Case(f"{M}.cluster_models.DiscreteClusterModel.{name}", dict, instance=cluster) for name in ("q_joint", "p_joint")),
     *(Case(f"{M}.cluster_models.{name}", lambda: {"model": cluster()}) for name in CLUSTER_FUNCTIONS),
+    # cluster_information
+    *(Case(f"{M}.cluster_information.{name}", lambda: {"model": cluster()}) for name in CLUSTER_INFORMATION_FUNCTIONS),
     # exact_models
     Case(f"{M}.exact_models.DiscreteGIModel", discrete_fields),
     Case(f"{M}.exact_models.DiscreteGIModel.random", lambda: {"num_x": 2, "num_z": 3, "scale": 1.5, "generator": seeded()},

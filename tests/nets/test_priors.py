@@ -97,3 +97,33 @@ def test_the_mixture_is_torch_distributions_mixture_same_family():
     assert torch.allclose(prior.log_prob(z), library.log_prob(z), atol=1e-12)
     joint = library.mixture_distribution.logits.log_softmax(-1) + library.component_distribution.log_prob(z.unsqueeze(1))
     assert torch.allclose(prior.responsibilities(z), joint.softmax(-1), atol=1e-12)
+
+
+def test_variance_floor_is_one_variance_for_sampling_densities_and_entropies():
+    """sigma^2 = floor^2 + exp(l): the floor holds however small l gets, and every method uses that one variance."""
+    prior = GaussianMixturePrior(3, 2, generator=gen(1), dtype=F64, variance_floor=0.5)
+    torch.testing.assert_close(prior.log_vars.exp(), torch.full((3, 2), 1.25, dtype=F64))
+    with torch.no_grad():
+        prior.raw_log_vars.fill_(-1e3)
+    torch.testing.assert_close(prior.log_vars.exp(), torch.full((3, 2), 0.25 + math.exp(-10.0), dtype=F64))
+    z = randn(7, 2, seed=4)
+    library = prior.distribution()
+    assert torch.allclose(prior.log_prob(z), library.log_prob(z), atol=1e-12)
+    assert torch.allclose(library.component_distribution.base_dist.scale, torch.full((3, 2), 0.25 + math.exp(-10.0),
+                                                                                     dtype=F64).sqrt())
+    labels, draws = prior.sample_components(200_000, generator=gen(2))
+    spread = (draws - prior.means[labels]).std()
+    assert abs(spread - math.sqrt(0.25 + math.exp(-10.0))) < N_SE * 0.5 / math.sqrt(2 * 200_000)
+    with pytest.raises(ValueError, match="variance_floor must lie in"):
+        GaussianMixturePrior(2, 2, variance_floor=-0.1)
+
+
+def test_sample_is_sample_components_without_the_components():
+    prior = make_prior()
+    labels, z = prior.sample_components(6, generator=gen(3))
+    torch.testing.assert_close(prior.sample(6, generator=gen(3)), z, rtol=0, atol=0)
+    assert labels.shape == (6,) and labels.dtype == torch.int64 and int(labels.max()) < 3
+    with torch.no_grad():  # each draw comes from its own component: pull the components apart to read it off
+        prior.means.copy_(torch.tensor([[-100.0, 0.0], [0.0, 0.0], [100.0, 0.0]], dtype=F64))
+    labels, z = prior.sample_components(50, generator=gen(5))
+    torch.testing.assert_close(torch.bucketize(z[:, 0].contiguous(), torch.tensor([-50.0, 50.0], dtype=F64)), labels)
