@@ -17,11 +17,12 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from gi_core.experiments.clustering_vade import ClusteringData, VaDEConfig, load_clustering_data, summarize, train_run
+from gi_core.experiments.clustering_vade import (ClusteringData, VaDEConfig, VaDERun, load_clustering_data, summarize,
+                                                 train_run)
 from gi_core.results import provenance, read_reference, read_result, write_result
 from gi_core.runs import add_run_arguments, check_outputs, load_or_run
 from gi_core.runtime import current_profile
-from gi_core.validation import check_instance, check_seeds, check_str
+from gi_core.validation import check_choice, check_instance, check_non_negative_int, check_path, check_seeds, check_str
 
 
 @dataclass(frozen=True)
@@ -55,14 +56,28 @@ PLANS = {
 """The chapter's VaDE tables, by name."""
 
 
+def run_name(config: VaDEConfig, seed: int) -> str:
+    """The name of a run in the cache of finished runs (its record ``<name>.json``, its checkpoints ``<name>/``)."""
+    check_instance(config, VaDEConfig, "config")
+    check_non_negative_int(seed, "seed")
+    return f"vade_{config.dataset}_p{config.pretrain_epochs}_e{config.epochs}_seed{seed}"
+
+
 def run_plan(plan: VaDEPlan, data: ClusteringData, run_dir: Path | None, progress: bool = True) -> list[dict]:
     """The record of every seed of ``plan`` (finished runs read back from ``run_dir``, others trained or resumed)."""
     check_instance(plan, VaDEPlan, "plan")
-    config = plan.config
-    tag = f"vade_{config.dataset}_p{config.pretrain_epochs}_e{config.epochs}"
-    return [load_or_run(run_dir, f"{tag}_seed{seed}",
-                        lambda folder, seed=seed: train_run(config, data, seed, folder, progress))
+    return [load_or_run(run_dir, run_name(plan.config, seed),
+                        lambda folder, seed=seed: train_run(plan.config, data, seed, folder, progress).record)
             for seed in plan.seeds]
+
+
+def trained_model(plan: VaDEPlan, data: ClusteringData, seed: int, run_dir: Path | None,
+                  progress: bool = True) -> VaDERun:
+    """The model of one seed of ``plan`` with its record: rebuilt from the run's checkpoints in ``run_dir`` when it has
+    finished there (pretraining and VaDE resume at their last step; the mixture fit is repeated), else trained."""
+    check_instance(plan, VaDEPlan, "plan")
+    folder = None if run_dir is None else check_path(run_dir, "run_dir") / run_name(plan.config, seed)
+    return train_run(plan.config, data, seed, folder, progress)
 
 
 def reproduce(plan: VaDEPlan, run_dir: Path | None, results_dir: Path | None = None,
@@ -74,7 +89,8 @@ def reproduce(plan: VaDEPlan, run_dir: Path | None, results_dir: Path | None = N
     start = time.perf_counter()
     records = run_plan(plan, load_clustering_data(plan.config.dataset, device), run_dir, progress)
     wall_time = sum(r["wall_time_s"] for r in records) or time.perf_counter() - start
-    meta = provenance(plan.config.describe(), list(plan.seeds), device, wall_time)
+    described = {**plan.config.describe(), "cpu_threads": torch.get_num_threads() if device.type == "cpu" else None}
+    meta = provenance(described, list(plan.seeds), device, wall_time)
     return write_result(result, {"summary": summarize(records), "runs": records}, meta, results_dir)
 
 
@@ -82,7 +98,9 @@ def comparison_table(stored: dict, dataset: str = "mnist") -> pd.DataFrame:
     """A stored VaDE table beside Table 8.7's rows (%, with the source's protocol): mean ± std over our seeds, our
     best run, our label-free pick, and the purity that the MPCC code reports as accuracy."""
     check_instance(stored, dict, "stored")
-    reference = read_reference("seed002_table_8_7")["table"][dataset]
+    tables = read_reference("seed002_table_8_7")["table"]
+    check_choice(dataset, tuple(tables), "dataset")
+    reference = tables[dataset]
     rows = {}
     for method, entry in stored["metrics"]["summary"].items():
         mean, std, n = entry["accuracy"]

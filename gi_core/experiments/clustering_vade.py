@@ -77,6 +77,13 @@ class VaDEConfig:
                 "optimizer": "adam (fused)", "gmm": "sklearn GaussianMixture, diagonal"}
 
 
+class VaDERun(NamedTuple):
+    """A trained VaDE and its run record (JSON-ready)."""
+
+    model: VaDE
+    record: dict
+
+
 class ClusteringData(NamedTuple):
     """Images ``x`` (N, 1, 28, 28) in [0, 1] on the device and their labels ``y`` (N,), for measuring only."""
 
@@ -121,16 +128,21 @@ def evaluate(model: VaDE, data: ClusteringData, seed: int) -> dict:
 def fit_mixture(codes: Tensor, config: VaDEConfig, seed: int) -> GaussianMixture:
     """A diagonal Gaussian mixture of ``config.num_clusters`` components fitted to ``codes`` with
     ``config.gmm_inits`` k-means-started restarts (seeded), the best by likelihood."""
+    check_instance(config, VaDEConfig, "config")
     check_batch(codes, "codes", shape=(config.latent_dim,))
+    check_non_negative_int(seed, "seed")
+    if codes.shape[0] < config.num_clusters:
+        raise ValueError(f"codes must have at least num_clusters = {config.num_clusters} rows, got {codes.shape[0]}")
     return GaussianMixture(config.num_clusters, covariance_type="diag", n_init=config.gmm_inits,
-                           random_state=seed).fit(codes.double().numpy())
+                           random_state=seed).fit(codes.detach().double().cpu().numpy())
 
 
 def baselines(codes: Tensor, labels: Tensor, config: VaDEConfig, seed: int) -> tuple[GaussianMixture, dict]:
     """The GMM of :func:`fit_mixture` and the scores of two baselines on the pretrained codes: k-means
     (``n_init`` = ``config.gmm_inits``) and that GMM's own assignments."""
     gmm = fit_mixture(codes, config, seed)
-    array = codes.double().numpy()
+    check_labels(labels, codes.shape[0], "labels")
+    array = codes.detach().double().cpu().numpy()
     kmeans = KMeans(config.num_clusters, n_init=config.gmm_inits, random_state=seed).fit_predict(array)
     scores = {"kmeans": clustering_scores(labels, torch.from_numpy(kmeans)),
               "gmm": clustering_scores(labels, torch.from_numpy(gmm.predict(array)))}
@@ -162,8 +174,8 @@ def _read_evaluations(folder: Path | None, epoch: int) -> list[dict]:
 
 
 def train_run(config: VaDEConfig, data: ClusteringData, seed: int, checkpoint_dir: Path | None = None,
-              progress: bool = True) -> dict:
-    """Pretrain, start the mixture, train VaDE and evaluate; returns the run's record (JSON-ready). With
+              progress: bool = True) -> VaDERun:
+    """Pretrain, start the mixture, train VaDE and evaluate: the model and the run's record. With
     ``checkpoint_dir`` both phases checkpoint every ``eval_every`` epochs and an interrupted run resumes."""
     check_instance(config, VaDEConfig, "config")
     check_instance(data, ClusteringData, "data")
@@ -194,9 +206,10 @@ def train_run(config: VaDEConfig, data: ClusteringData, seed: int, checkpoint_di
         evaluations.append({"epoch": epoch, **evaluate(model, data, seed)})
         if vade_folder is not None:
             write_text_atomically(vade_folder / EVALUATIONS_FILE, json.dumps({"evaluations": evaluations}))
-    return {"seed": seed, "config": config.describe(), "pretrain_loss": pretrainer.history[-1]["loss"],
-            "baselines": baseline_scores, "evaluations": evaluations, "final": evaluations[-1],
-            "wall_time_s": time.perf_counter() - start}
+    record = {"seed": seed, "config": config.describe(), "pretrain_loss": pretrainer.history[-1]["loss"],
+              "baselines": baseline_scores, "evaluations": evaluations, "final": evaluations[-1],
+              "wall_time_s": time.perf_counter() - start}
+    return VaDERun(model.eval(), record)
 
 
 def summarize(records: list[dict]) -> dict[str, dict]:

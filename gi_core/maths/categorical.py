@@ -55,3 +55,16 @@ def categorical_kl(probs_a: Tensor, probs_b: Tensor) -> Tensor:
         _check_non_negative(table, name)
     broadcast_batch_shape(1, probs_a=probs_a, probs_b=probs_b)
     return (torch.special.xlogy(probs_a, probs_a) - torch.special.xlogy(probs_a, probs_b)).sum(-1)
+
+
+def conditional_table(joint: Tensor, axes: int | tuple[int, ...]) -> Tensor:
+    r"""The law of the ``axes`` given the other axes of a joint table: :math:`r(a|b) = r(a,b)/\sum_a r(a,b)`, the same
+    shape as ``joint`` (where :math:`r(b)=0` the rows are 0, not NaN)."""
+    check_tensor(joint, "joint")
+    _check_non_negative(joint, "joint")
+    axes = (axes,) if isinstance(axes, int) and not isinstance(axes, bool) else axes
+    if not isinstance(axes, tuple) or not axes or any(isinstance(a, bool) or not isinstance(a, int)
+                                                      or not -joint.dim() <= a < joint.dim() for a in axes):
+        raise ValueError(f"axes must be an axis or a non-empty tuple of axes of the {joint.dim()}-d joint, got {axes!r}")
+    marginal = joint.sum(axes, keepdim=True)
+    return torch.where(marginal > 0, joint / marginal.clamp_min(torch.finfo(joint.dtype).tiny), 0.0)

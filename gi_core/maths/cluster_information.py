@@ -40,7 +40,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from gi_core.maths.categorical import categorical_entropy, categorical_kl
+from gi_core.maths.categorical import categorical_entropy, categorical_kl, conditional_table
 from gi_core.maths.cluster_models import DiscreteClusterModel, mpcc_losses, vade_loss
 from gi_core.validation import check_instance
 
@@ -49,13 +49,6 @@ def _expect(weights: Tensor, values: Tensor) -> Tensor:
     r""":math:`\sum w\,v` over every entry, with :math:`0\cdot v = 0` even where ``v`` is infinite."""
     weights, values = torch.broadcast_tensors(weights, values)
     return torch.where(weights > 0, weights * values, 0.0).sum()
-
-
-def _conditional(joint: Tensor, free: tuple[int, ...]) -> Tensor:
-    """``joint`` divided by its sum over the ``free`` axes: the law of those axes given the others (rows of
-    probability 0 are 0), same shape as ``joint``."""
-    marginal = joint.sum(free, keepdim=True)
-    return torch.where(marginal > 0, joint / marginal.clamp_min(torch.finfo(joint.dtype).tiny), 0.0)
 
 
 def _mutual_information(joint: Tensor, first: Sequence[int], second: Sequence[int],
@@ -117,8 +110,8 @@ def vade_information_terms(model: DiscreteClusterModel) -> dict[str, Tensor]:
     check_instance(model, DiscreteClusterModel, "model")
     q = model.q_joint()
     q_xz, q_zy, q_xy = q.sum(2), q.sum(0), q.sum(1)
-    q_x_given_z = _conditional(q_xz, (0,)).t()                      # (Z, X)
-    q_z_given_xy = _conditional(q, (1,)).permute(0, 2, 1)            # (X, K, Z)
+    q_x_given_z = conditional_table(q_xz, (0,)).t()                # (Z, X)
+    q_z_given_xy = conditional_table(q, (1,)).permute(0, 2, 1)      # (X, K, Z)
     likelihood = _expect(q, torch.log(model.p_x_given_zy).permute(2, 0, 1))
     decoder_gap = _expect(q_zy, categorical_kl(q_x_given_z[:, None, :], model.p_x_given_zy))
     log_prior = _expect(q, torch.log(model.p_z_given_y).t()[None])
@@ -161,8 +154,8 @@ def mpcc_information_terms(model: DiscreteClusterModel) -> dict[str, Tensor]:
     check_instance(model, DiscreteClusterModel, "model")
     p = model.p_joint()
     p_xz, p_xy, p_zy = p.sum(2), p.sum(1), p.sum(0)
-    p_z_given_xy = _conditional(p, (1,)).permute(0, 2, 1)            # (X, K, Z)
-    p_y_given_z = _conditional(p_zy, (1,))                           # (Z, K)
+    p_z_given_xy = conditional_table(p, (1,)).permute(0, 2, 1)      # (X, K, Z)
+    p_y_given_z = conditional_table(p_zy, (1,))                     # (Z, K)
     log_encoder = _expect(p_xz, torch.log(model.q_z_given_x))
     h_z_given_y = (model.p_y * categorical_entropy(model.p_z_given_y)).sum()
     encoder_gap = _expect(p_xy, categorical_kl(p_z_given_xy, model.q_z_given_x[:, None, :]))

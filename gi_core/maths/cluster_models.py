@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from gi_core.maths.categorical import categorical_kl, check_probability_table
+from gi_core.maths.categorical import categorical_kl, check_probability_table, conditional_table
 from gi_core.validation import check_instance
 
 
@@ -57,12 +57,6 @@ class DiscreteClusterModel:
         return (self.p_y[None, :] * self.p_z_given_y.t())[None, :, :] * self.p_x_given_zy.permute(2, 0, 1)
 
 
-def _posterior(joint: Tensor, axis: int) -> Tensor:
-    """The conditional of ``axis`` given the other axes (rows of probability 0 stay 0)."""
-    marginal = joint.sum(axis, keepdim=True)
-    return torch.where(marginal > 0, joint / marginal.clamp_min(torch.finfo(joint.dtype).tiny), 0.0)
-
-
 def vade_loss(model: DiscreteClusterModel) -> Tensor:
     r""":math:`\mathcal L^{\mathrm{VaDE}} = \mathbb E_{q(x)q(z|x)q(y|z)}\big[\log q(y|z) + \log q(z|x)
     - \log p(x|z,y) - \log p(z|y) - \log p(y)\big]`, the negative ELBO of Astorga's (2021) Eq. 7.1."""
@@ -81,8 +75,8 @@ def inverse_kl_terms(model: DiscreteClusterModel) -> dict[str, Tensor]:
     check_instance(model, DiscreteClusterModel, "model")
     p = model.p_joint()
     q_xz = model.q_x[:, None] * model.q_z_given_x
-    y_given_xz = _posterior(p, 2)
-    z_given_x = _posterior(p.sum(2), 1)
+    y_given_xz = conditional_table(p, 2)
+    z_given_x = conditional_table(p.sum(2), 1)
     return {"y_posterior": (q_xz * categorical_kl(model.q_y_given_z[None].expand_as(p), y_given_xz)).sum(),
             "z_posterior": (model.q_x * categorical_kl(model.q_z_given_x, z_given_x)).sum(),
             "x_marginal": categorical_kl(model.q_x, p.sum((1, 2)))}
@@ -106,8 +100,8 @@ def forward_kl_terms(model: DiscreteClusterModel) -> dict[str, Tensor]:
     check_instance(model, DiscreteClusterModel, "model")
     q = model.q_joint()
     p_zy = model.p_y[None, :] * model.p_z_given_y.t()
-    x_given_zy = _posterior(q.permute(1, 2, 0), 2)
-    z_given_y = _posterior(q.sum(0).t(), 1)
+    x_given_zy = conditional_table(q.permute(1, 2, 0), 2)
+    z_given_y = conditional_table(q.sum(0).t(), 1)
     return {"x_conditional": (p_zy * categorical_kl(model.p_x_given_zy, x_given_zy)).sum(),
             "z_conditional": (model.p_y * categorical_kl(model.p_z_given_y, z_given_y)).sum(),
             "y_marginal": categorical_kl(model.p_y, q.sum((0, 1)))}

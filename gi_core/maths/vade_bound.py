@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+from torch.distributions import Normal
 
-from gi_core.maths.gaussians import diag_gaussian_log_prob, kl_diag_gaussians
+from gi_core.maths.gaussians import kl_diag_gaussians
 from gi_core.validation import check_same_shape, check_tensor
 
 
@@ -42,7 +43,11 @@ def mixture_responsibilities(z: Tensor, log_weights: Tensor, means: Tensor, log_
     _check_mixture(log_weights, means, log_vars)
     if z.dim() < 1 or z.shape[-1] != means.shape[1]:
         raise ValueError(f"z must have last dimension {means.shape[1]} (the mixture's), got shape {tuple(z.shape)}")
-    return torch.log_softmax(log_weights + diag_gaussian_log_prob(z.unsqueeze(-2), means, log_vars), dim=-1)
+    # the library's density without argument validation: a non-finite z (a diverged encoder) reaches the loss, where
+    # the trainer's guard names the step and the term
+    components = Normal(means, torch.exp(0.5 * log_vars), validate_args=False)
+    log_densities = components.log_prob(z.unsqueeze(-2)).sum(-1)
+    return torch.log_softmax(log_weights + log_densities, dim=-1)
 
 
 def vade_bound_terms(log_likelihood: Tensor, mean: Tensor, log_var: Tensor, log_gamma: Tensor,

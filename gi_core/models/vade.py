@@ -68,7 +68,7 @@ class VaDE(nn.Module):
     @torch.no_grad()
     def cluster_probabilities(self, x: Tensor) -> Tensor:
         r""":math:`p(y|z)` at the encoder mean, shape (B, K)."""
-        check_batch(x, "x", self.decoder.output_shape, like=self, finite=False)
+        check_batch(x, "x", self.decoder.output_shape, like=self)
         return torch.exp(self._log_gamma(self.encoder(x)[0]))
 
     @torch.no_grad()

@@ -91,6 +91,9 @@ CASES: list[Case] = [
          allow=allow("the last axis is the distribution, leading axes are a batch of them", "probs:rank")),
     Case(f"{M}.categorical.categorical_kl", lambda: {"probs_a": t(0.2, 0.8), "probs_b": t(0.5, 0.5)},
          allow=allow(BROADCAST, "probs_a:rank", "probs_b:rank")),
+    Case(f"{M}.categorical.conditional_table", lambda: {"joint": torch.tensor([[0.1, 0.3], [0.2, 0.4]]), "axes": (0,)},
+         allow=allow("a joint table of any shape and rank: the axes name what is conditioned", "joint:rank",
+                     "joint:size")),
     # density_ratio
     Case(f"{M}.density_ratio.gaussian_log_ratio", lambda: {"x": t(-1.0, 0.0, 2.0), "q_mean": 0.0, "q_std": 1.0,
                                                           "p_mean": 0.5, "p_std": 1.5},

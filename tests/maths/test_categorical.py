@@ -8,7 +8,7 @@ import pytest
 import scipy.stats
 import torch
 
-from gi_core.maths.categorical import categorical_entropy, categorical_kl, check_probability_table
+from gi_core.maths.categorical import categorical_entropy, categorical_kl, check_probability_table, conditional_table
 from tests.helpers import F64, gen
 
 
@@ -40,3 +40,17 @@ def test_probability_tables_are_validated_along_their_last_axis() -> None:
         check_probability_table(torch.tensor([1.5, -0.5], dtype=F64), "r")
     with pytest.raises(ValueError, match="r is empty"):
         check_probability_table(torch.zeros(2, 0, dtype=F64), "r")
+
+
+def test_conditional_tables_divide_by_the_marginal_of_the_other_axes() -> None:
+    joint = torch.tensor([[[0.1, 0.05], [0.0, 0.0]], [[0.2, 0.15], [0.3, 0.2]]], dtype=F64)  # (2, 2, 2)
+    given_rest = conditional_table(joint, 2)
+    assert torch.allclose(given_rest[1, 1], torch.tensor([0.6, 0.4], dtype=F64))
+    assert torch.equal(given_rest[0, 1], torch.zeros(2, dtype=F64))  # a row of probability 0 stays 0
+    first_two = conditional_table(joint, (0, 1))
+    assert torch.allclose(first_two[..., 0].sum(), torch.tensor(1.0, dtype=F64))
+    assert first_two[1, 0, 1].item() == pytest.approx(0.15 / 0.4, abs=1e-15)
+    with pytest.raises(ValueError, match="axes must be an axis"):
+        conditional_table(joint, 3)
+    with pytest.raises(ValueError, match="joint must be non-negative"):
+        conditional_table(-joint, 0)

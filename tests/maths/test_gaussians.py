@@ -32,6 +32,7 @@ from gi_core.maths.gaussians import (
     gaussian_cross_entropy,
     gaussian_entropy,
     gaussian_midpoint_jensen_shannon,
+    inverse_soft_clamp_log_var,
     jensen_shannon_gaussians,
     kl_diag_gaussian_std_normal,
     kl_diag_gaussians,
@@ -263,6 +264,26 @@ def test_soft_clamp_log_var_bounds_and_identity_at_zero() -> None:
     assert zero.grad.item() == pytest.approx(1.0)
     default = soft_clamp_log_var(torch.tensor([-1e3, 0.0, 1e3], dtype=F64))
     torch.testing.assert_close(default, torch.tensor([-10.0, 0.0, 5.0], dtype=F64))
+
+
+def test_inverse_soft_clamp_log_var_round_trips_both_ways() -> None:
+    for low, high in ((-10.0, 5.0), (-3.0, 2.0)):
+        raw = torch.linspace(-10.0, 10.0, 401, dtype=F64)  # beyond, the sigmoid saturates and digits are lost
+        back = inverse_soft_clamp_log_var(soft_clamp_log_var(raw, low, high), low, high)
+        torch.testing.assert_close(back, raw, rtol=0, atol=1e-10)
+        log_var = torch.linspace(low, high, 303, dtype=F64)[1:-1]
+        forth = soft_clamp_log_var(inverse_soft_clamp_log_var(log_var, low, high), low, high)
+        torch.testing.assert_close(forth, log_var, rtol=0, atol=1e-10)
+    assert inverse_soft_clamp_log_var(torch.zeros(1, dtype=F64)).item() == pytest.approx(0.0, abs=1e-15)
+    for outside in (-10.0, 5.0, -11.0, 7.0):
+        with pytest.raises(ValueError, match=r"log_var must lie in the open interval \(-10.0, 5.0\)"):
+            inverse_soft_clamp_log_var(t(0.0, outside))
+    with pytest.raises(ValueError, match=r"log_var must lie in the open interval \(-3.0, 2.0\)"):
+        inverse_soft_clamp_log_var(t(2.5), low=-3.0, high=2.0)
+    with pytest.raises(ValueError, match="log_var contains NaN"):
+        inverse_soft_clamp_log_var(t(float("nan")))
+    with pytest.raises(ValueError, match=r"low must lie in \(-inf, 0.0\), got 1.0"):
+        inverse_soft_clamp_log_var(t(0.0), low=1.0)
 
 
 # --- errors -----------------------------------------------------------------------------------

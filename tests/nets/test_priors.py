@@ -127,3 +127,42 @@ def test_sample_is_sample_components_without_the_components():
         prior.means.copy_(torch.tensor([[-100.0, 0.0], [0.0, 0.0], [100.0, 0.0]], dtype=F64))
     labels, z = prior.sample_components(50, generator=gen(5))
     torch.testing.assert_close(torch.bucketize(z[:, 0].contiguous(), torch.tensor([-50.0, 50.0], dtype=F64)), labels)
+
+
+@pytest.mark.parametrize("floor", [0.0, 0.5])
+def test_set_mixture_sets_the_weights_means_and_variances(floor: float) -> None:
+    prior = GaussianMixturePrior(3, 2, generator=gen(1), dtype=F64, variance_floor=floor)
+    weights = torch.tensor([2.0, 1.0, 1.0], dtype=F64)  # not normalised: set_mixture divides by the sum
+    means = torch.tensor([[-3.0, 0.5], [0.0, 2.0], [4.0, -1.0]], dtype=F64)
+    variances = floor**2 + torch.tensor([[0.01, 1.0], [3.0, 0.2], [100.0, 1e-4]], dtype=F64)
+    prior.set_mixture(weights, means, variances)
+    torch.testing.assert_close(prior.log_weights.exp(), torch.tensor([0.5, 0.25, 0.25], dtype=F64), rtol=0, atol=1e-12)
+    torch.testing.assert_close(prior.means, means, rtol=0, atol=0)
+    torch.testing.assert_close(prior.log_vars.exp(), variances, rtol=1e-10, atol=0)
+    assert all(isinstance(p, torch.nn.Parameter) and p.requires_grad for p in (prior.logits, prior.means, prior.raw_log_vars))
+    single = GaussianMixturePrior(3, 2)  # float32 parameters take float64 inputs
+    single.set_mixture(weights, means, variances if floor == 0.0 else variances - floor**2)
+    assert single.means.dtype == torch.float32
+    torch.testing.assert_close(single.log_vars.exp(), (variances - floor**2).float(), rtol=1e-5, atol=0)
+
+
+def test_set_mixture_refuses_bad_mixtures_and_leaves_the_prior_unchanged() -> None:
+    prior = GaussianMixturePrior(3, 2, generator=gen(1), dtype=F64, variance_floor=0.5)
+    before = {name: p.clone() for name, p in prior.named_parameters()}
+    ones, zeros = torch.ones(3, 2, dtype=F64), torch.zeros(3, 2, dtype=F64)
+    weights = torch.ones(3, dtype=F64)
+    for bad, match in (((weights[:2], zeros, ones), r"weights must have shape \(3,\), got \(2,\)"),
+                       ((weights, zeros[:, :1], ones), r"means must have shape \(3, 2\), got \(3, 1\)"),
+                       ((weights, zeros, ones[None]), r"variances must have shape \(3, 2\), got \(1, 3, 2\)"),
+                       ((torch.tensor([1.0, 0.0, 1.0], dtype=F64), zeros, ones), "weights and variances must be positive"),
+                       ((weights, zeros, -ones), "weights and variances must be positive"),
+                       ((weights, zeros, torch.full((3, 2), 0.2, dtype=F64)), "variances must lie in"),  # below s²
+                       ((weights, zeros, torch.full((3, 2), 0.25 + 1e-6, dtype=F64)), "variances must lie in"),
+                       ((weights, zeros, torch.full((3, 2), 0.25 + 200.0, dtype=F64)), "variances must lie in"),
+                       ((weights, zeros * float("nan"), ones), "means contains NaN")):
+        with pytest.raises(ValueError, match=match):
+            prior.set_mixture(*bad)
+    with pytest.raises(TypeError, match="weights must be a floating-point tensor"):
+        prior.set_mixture(torch.ones(3, dtype=torch.long), zeros, ones)
+    for name, p in prior.named_parameters():
+        torch.testing.assert_close(p, before[name], rtol=0, atol=0)
