@@ -60,3 +60,19 @@ class TwoTermModel(nn.Module):
 
     def parameters_by_loss(self):
         return parameter_groups(loss=[self.generator], critic_loss=[self.critic])
+
+
+def random_cluster_model(seed: int, vade: bool = False, sizes: tuple[int, int, int] = (5, 4, 3)):
+    """A random three-variable model of ``sizes`` (X, Z, K), every entry at least 0.05 before normalising; with ``vade``
+    the decoder table ignores y (VaDE's p(x|z,y) = p(x|z))."""
+    from gi_core.maths.cluster_models import DiscreteClusterModel
+
+    x, z, k = sizes
+    g = torch.Generator().manual_seed(seed)
+
+    def table(*shape: int) -> torch.Tensor:
+        t = torch.rand(*shape, generator=g, dtype=torch.float64) + 0.05
+        return t / t.sum(-1, keepdim=True)
+
+    p_x = table(z, 1, x).expand(z, k, x).contiguous() if vade else table(z, k, x)
+    return DiscreteClusterModel(table(x), table(x, z), table(z, k), table(k), table(k, z), p_x)

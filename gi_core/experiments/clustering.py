@@ -1,8 +1,9 @@
-"""The clustering chapter as an experiment (chapter 5): VaDE over ten seeds beside Astorga's (2021) Table 8.7.
+"""The clustering chapter as an experiment (chapter 5): VaDE and MPCC beside Astorga's (2021) Table 8.7.
 
-:data:`PLANS` are the tables the chapter shows: VaDE on MNIST at this CPU's budget (stored, with the baselines on the
-same pretrained codes), and the paper's full schedule on MNIST and Fashion-MNIST for a GPU. A plan's runs are kept in
-``--run-dir`` (finished ones are read back, unfinished ones resume), and its table is written with provenance::
+:data:`PLANS` are the tables the chapter shows: VaDE over ten seeds on MNIST at this CPU's budget (with the baselines
+on the same pretrained codes) and MPCC at this CPU's budget, and the sources' full schedules on MNIST and Fashion-MNIST
+for a GPU (VaDE's 300 epochs, MPCC's 125,000 and 75,000 iterations). A plan's runs are kept in ``--run-dir`` (finished
+ones are read back, unfinished ones resume), and its table is written with provenance::
 
     GI_PROFILE=full GI_DATA_ROOT=~/data python -m gi_core.experiments.clustering --plan vade_mnist_cpu
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from gi_core.experiments.clustering_mpcc import MPCCConfig, load_clustering_images, run_seeds, summary
 from gi_core.experiments.clustering_vade import (ClusteringData, VaDEConfig, VaDERun, load_clustering_data, summarize,
                                                  train_run)
 from gi_core.results import provenance, read_reference, read_result, write_result
@@ -41,8 +43,24 @@ class VaDEPlan:
         check_str(self.description, "description")
 
 
+@dataclass(frozen=True)
+class MPCCPlan:
+    """An MPCC table: one configuration, its seeds and the stem of its result file."""
+
+    config: MPCCConfig
+    seeds: tuple[int, ...]
+    result: str
+    description: str
+
+    def __post_init__(self) -> None:
+        check_instance(self.config, MPCCConfig, "config")
+        check_seeds(list(self.seeds), "seeds")
+        check_str(self.result, "result")
+        check_str(self.description, "description")
+
+
 TEN_SEEDS = tuple(range(10))
-PLANS = {
+PLANS: dict[str, VaDEPlan | MPCCPlan] = {
     "quick": VaDEPlan(VaDEConfig(pretrain_epochs=8, epochs=6, eval_every=2), (0,), "clustering_vade_quick",
                       "the quick profile: 7,000 shipped MNIST images, one seed"),
     "vade_mnist_cpu": VaDEPlan(VaDEConfig(pretrain_epochs=10, epochs=10, eval_every=5), TEN_SEEDS,
@@ -52,8 +70,17 @@ PLANS = {
                            "MNIST, 70,000 images, ten seeds, 50 + 300 epochs (a GPU's schedule)"),
     "vade_fashion_mnist": VaDEPlan(VaDEConfig(dataset="fashion_mnist"), TEN_SEEDS, "clustering_vade_fashion_mnist",
                                    "Fashion-MNIST, 70,000 images, ten seeds, 50 + 300 epochs (a GPU's schedule)"),
+    "mpcc_mnist_cpu": MPCCPlan(MPCCConfig.thesis("mnist", iterations=500, eval_every=100, eval_size=10_000), (0,),
+                               "clustering_mpcc_mnist_cpu",
+                               "MPCC on MNIST, one seed, 500 iterations, evaluated on the first 10,000 images (this "
+                               "CPU's budget)"),
+    "mpcc_mnist": MPCCPlan(MPCCConfig.thesis("mnist"), tuple(range(5)), "clustering_mpcc_mnist",
+                           "MPCC on MNIST, five seeds, the thesis's 125,000 iterations (a GPU, 12-24 h per run)"),
+    "mpcc_fashion_mnist": MPCCPlan(MPCCConfig.thesis("fashion_mnist", iterations=75_000), tuple(range(5)),
+                                   "clustering_mpcc_fashion_mnist",
+                                   "MPCC on Fashion-MNIST, five seeds, the thesis's 75,000 iterations (a GPU)"),
 }
-"""The chapter's VaDE tables, by name."""
+"""The chapter's tables, by name."""
 
 
 def run_name(config: VaDEConfig, seed: int) -> str:
@@ -80,18 +107,24 @@ def trained_model(plan: VaDEPlan, data: ClusteringData, seed: int, run_dir: Path
     return train_run(plan.config, data, seed, folder, progress)
 
 
-def reproduce(plan: VaDEPlan, run_dir: Path | None, results_dir: Path | None = None,
+def reproduce(plan: VaDEPlan | MPCCPlan, run_dir: Path | None, results_dir: Path | None = None,
               device: torch.device | None = None, progress: bool = True) -> Path:
-    """Train (or read back) ``plan``'s runs and write ``results/<plan.result>.json``: every run's record and
-    :func:`~gi_core.experiments.clustering_vade.summarize`'s table, with provenance."""
-    check_instance(plan, VaDEPlan, "plan")
+    """Train (or read back) ``plan``'s runs and write ``results/<plan.result>.json``: every run's record and the
+    summary table (:func:`~gi_core.experiments.clustering_vade.summarize` or
+    :func:`~gi_core.experiments.clustering_mpcc.summary`), with provenance."""
+    check_instance(plan, (VaDEPlan, MPCCPlan), "plan")
     run_dir, result, results_dir, device = check_outputs(run_dir, plan.result, results_dir, device)
     start = time.perf_counter()
-    records = run_plan(plan, load_clustering_data(plan.config.dataset, device), run_dir, progress)
-    wall_time = sum(r["wall_time_s"] for r in records) or time.perf_counter() - start
+    if isinstance(plan, VaDEPlan):
+        records = run_plan(plan, load_clustering_data(plan.config.dataset, device), run_dir, progress)
+        table, seconds = summarize(records), sum(r["wall_time_s"] for r in records)
+    else:
+        x, y, _ = load_clustering_images(plan.config.dataset, device, image_size=plan.config.image_size)
+        records = run_seeds(plan.config, list(plan.seeds), x, y, run_dir, progress)
+        table, seconds = summary(records), sum(r["train_seconds"] for r in records)
     described = {**plan.config.describe(), "cpu_threads": torch.get_num_threads() if device.type == "cpu" else None}
-    meta = provenance(described, list(plan.seeds), device, wall_time)
-    return write_result(result, {"summary": summarize(records), "runs": records}, meta, results_dir)
+    meta = provenance(described, list(plan.seeds), device, seconds or time.perf_counter() - start)
+    return write_result(result, {"summary": table, "runs": records}, meta, results_dir)
 
 
 def comparison_table(stored: dict, dataset: str = "mnist") -> pd.DataFrame:
@@ -129,18 +162,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--plan", choices=sorted(set(PLANS) - {"quick"}), required=True,
                         help="; ".join(f"{name}: {plan.description}" for name, plan in PLANS.items() if name != "quick"))
     parser.add_argument("--epochs", type=int, default=None, help="VaDE epochs (default: the plan's)")
-    parser.add_argument("--pretrain-epochs", type=int, default=None, help="pretraining epochs (default: the plan's)")
+    parser.add_argument("--pretrain-epochs", type=int, default=None, help="VaDE's pretraining epochs (default: the plan's)")
+    parser.add_argument("--iterations", type=int, default=None, help="MPCC's iterations (default: the plan's)")
     add_run_arguments(parser, steps=None, batch_size=VaDEConfig.batch_size, run_dir="clustering",
                       result_help="result file stem (default: the plan's)")
     args = parser.parse_args(argv)
     if current_profile() != "full":
         parser.error("set GI_PROFILE=full: the tables need all 70,000 images")
     if args.amp or args.compile or args.steps:
-        parser.error("--amp, --compile and --steps are not used by the VaDE plans (epochs set their length)")
+        parser.error("--amp, --compile and --steps are not used by these plans (epochs or iterations set their length)")
     plan = PLANS[args.plan]
-    config = replace(plan.config, batch_size=args.batch_size,
-                     epochs=args.epochs or plan.config.epochs,
-                     pretrain_epochs=args.pretrain_epochs or plan.config.pretrain_epochs)
+    if isinstance(plan, VaDEPlan):
+        if args.iterations:
+            parser.error("--iterations sets MPCC's length; VaDE's plans take --epochs and --pretrain-epochs")
+        config = replace(plan.config, batch_size=args.batch_size, epochs=args.epochs or plan.config.epochs,
+                         pretrain_epochs=args.pretrain_epochs or plan.config.pretrain_epochs)
+    else:
+        if args.epochs or args.pretrain_epochs or args.batch_size != VaDEConfig.batch_size:
+            parser.error("MPCC's plans take --iterations; their batch is the thesis's 50")
+        config = replace(plan.config, iterations=args.iterations or plan.config.iterations)
     plan = replace(plan, config=config, seeds=tuple(args.seeds or plan.seeds), result=args.result or plan.result)
     print(f"wrote {reproduce(plan, args.run_dir, args.results_dir)}")
 

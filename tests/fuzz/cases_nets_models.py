@@ -86,12 +86,15 @@ NETS = [
          allow=training("x")),
     # priors
     Case(P + "priors.GaussianMixturePrior", lambda: {"num_components": 2, "latent_dim": J, "mean_scale": 1.0,
-                                                     "log_var_bounds": (-10.0, 5.0), "generator": seeded()}),
+                                                     "log_var_bounds": (-10.0, 5.0), "generator": seeded(),
+                                                     "variance_floor": 0.5}),
     *(Case(P + f"priors.GaussianMixturePrior.{method}", lambda: {"z": torch.randn(3, J)},
            instance=lambda: GaussianMixturePrior(2, J, generator=seeded()), allow={"z:rank": BROADCAST})
       for method in ("component_log_prob", "log_prob", "responsibilities")),
     Case(P + "priors.GaussianMixturePrior.sample", lambda: {"n": 3, "generator": seeded()},
          instance=lambda: GaussianMixturePrior(2, J, generator=seeded())),
+    Case(P + "priors.GaussianMixturePrior.sample_components", lambda: {"n": 3, "generator": seeded()},
+         instance=lambda: GaussianMixturePrior(2, J, generator=seeded(), variance_floor=0.5)),
     Case(P + "priors.GaussianMixturePrior.distribution", dict, instance=lambda: GaussianMixturePrior(2, J, generator=seeded())),
     # ResNets
     Case(P + "resnets.ConditionalBatchNorm2d", lambda: {"channels": 2, "latent_dim": J}),

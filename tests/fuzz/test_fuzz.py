@@ -34,6 +34,8 @@ Allowed inputs:
 - gi_core.maths.categorical.categorical_entropy probs:rank: the last axis is the distribution, leading axes are a batch of them
 - gi_core.maths.categorical.categorical_kl probs_a:rank: a leading axis broadcasts as documented
 - gi_core.maths.categorical.categorical_kl probs_b:rank: a leading axis broadcasts as documented
+- gi_core.maths.categorical.conditional_table joint:rank: a joint table of any shape and rank: the axes name what is conditioned
+- gi_core.maths.categorical.conditional_table joint:size: a joint table of any shape and rank: the axes name what is conditioned
 - gi_core.maths.density_ratio.gaussian_log_ratio q_mean:negative: a location may be any real number
 - gi_core.maths.density_ratio.gaussian_log_ratio p_mean:negative: a location may be any real number
 - gi_core.maths.density_ratio.gaussian_log_ratio x:rank: any shape: the function is elementwise or averages over every entry
@@ -466,16 +468,79 @@ Allowed inputs:
 - gi_core.validation.check_linalg_dtype x:rank: the check reads the dtype only; values and shapes are check_covariance's
 - gi_core.validation.check_linalg_dtype x:size: the check reads the dtype only; values and shapes are check_covariance's
 - gi_core.validation.check_str value:unknown: free text: any string
+- gi_core.maths.mpcc_objective.latent_cycle_nll z:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.mpcc_objective.latent_cycle_nll z:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.mpcc_objective.latent_cycle_nll mean:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.mpcc_objective.latent_cycle_nll mean:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.mpcc_objective.latent_cycle_nll log_var:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.mpcc_objective.latent_cycle_nll log_var:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.mpcc_objective.mixture_log_responsibilities z:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.mpcc_objective.mixture_log_responsibilities z:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.mpcc_objective.mixture_log_responsibilities means:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.mpcc_objective.mixture_log_responsibilities means:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.mpcc_objective.mixture_log_responsibilities log_vars:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.mpcc_objective.mixture_log_responsibilities log_vars:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.mpcc_objective.mixture_log_responsibilities log_weights:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.mpcc_objective.mixture_log_responsibilities log_weights:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.mpcc_objective.sampled_label_cross_entropy log_responsibilities:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.mpcc_objective.sampled_label_cross_entropy log_responsibilities:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.mpcc_objective.prior_negative_entropy log_vars:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.mpcc_objective.prior_negative_entropy log_vars:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.mpcc_objective.prior_negative_entropy log_vars:size: any latent width J
+- gi_core.nets.conditional_resnets.ClassConditionalGenerator.condition z:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.nets.conditional_resnets.ClassConditionalGenerator.condition z:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.nets.conditional_resnets.ClassConditionalGenerator.forward z:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.nets.conditional_resnets.ClassConditionalGenerator.forward z:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.nets.conditional_resnets.SharedDiscriminatorEncoder.discriminate x:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.nets.conditional_resnets.SharedDiscriminatorEncoder.discriminate x:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.nets.conditional_resnets.SharedDiscriminatorEncoder.encode x:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.nets.conditional_resnets.SharedDiscriminatorEncoder.encode x:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.models.mpcc.MPCC.phase_name phase:zero: phase 0 is the first discriminator update
+- gi_core.models.mpcc.MPCC.log_responsibilities z:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.models.mpcc.MPCC.log_responsibilities z:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.models.mpcc.MPCC.prior_objective z:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.models.mpcc.MPCC.prior_objective z:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.models.mpcc.MPCC.training_loss x:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.models.mpcc.MPCC.training_loss x:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.models.mpcc.MPCC.encode x:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.models.mpcc.MPCC.encode x:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.models.mpcc.MPCC.sample cluster:zero: cluster 0 is a component
+- gi_core.experiments.clustering_mpcc.stored_evaluations upto:zero: iteration 0 is the first evaluation
+- gi_core.experiments.clustering_mpcc.train_run seed:zero: 0 is a seed
+- gi_core.experiments.clustering_mpcc.run_name seed:zero: 0 is a seed
+- gi_core.maths.vade_bound.mixture_responsibilities z:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.vade_bound.mixture_responsibilities z:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.vade_bound.mixture_responsibilities z:rank: leading axes broadcast, as documented: z (..., J) gives (..., K)
+- gi_core.maths.vade_bound.vade_bound_terms log_likelihood:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.vade_bound.vade_bound_terms log_likelihood:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.vade_bound.vade_bound_terms mean:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.vade_bound.vade_bound_terms mean:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.vade_bound.vade_bound_terms log_var:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.vade_bound.vade_bound_terms log_var:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.vade_bound.vade_bound_terms log_gamma:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.vade_bound.vade_bound_terms log_gamma:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.gaussians.inverse_soft_clamp_log_var log_var:rank: any shape: the function is elementwise or averages over every entry
+- gi_core.maths.gaussians.inverse_soft_clamp_log_var log_var:size: any shape: the function is elementwise or averages over every entry
+- gi_core.maths.gaussians.inverse_soft_clamp_log_var low:negative: low must be negative: -1 is a valid lower bound
+- gi_core.models.vade.VaDE.sample cluster:zero: cluster 0 is the first component
+- gi_core.experiments.clustering_vade.evaluate seed:zero: 0 is a seed
+- gi_core.experiments.clustering_vade.fit_mixture seed:zero: 0 is a seed
+- gi_core.experiments.clustering_vade.baselines seed:zero: 0 is a seed
+- gi_core.experiments.clustering_vade.train_run seed:zero: 0 is a seed
+- gi_core.experiments.clustering.VaDEPlan result:unknown: free text: any string is a valid stem or description (check_file_stem checks a stem when it is written)
+- gi_core.experiments.clustering.VaDEPlan description:unknown: free text: any string is a valid stem or description (check_file_stem checks a stem when it is written)
 """
 
 from __future__ import annotations
 
 import pytest
 
-from tests.fuzz import cases_data, cases_experiments, cases_infra, cases_maths, cases_metrics, cases_nets_models, cases_trainer
+from tests.fuzz import (cases_data, cases_experiments, cases_infra, cases_maths, cases_metrics, cases_mpcc,
+                         cases_nets_models, cases_trainer, cases_vade)
 from tests.fuzz.harness import judge, mutants, public_callables
 
-AREAS = (cases_maths, cases_nets_models, cases_metrics, cases_data, cases_experiments, cases_trainer, cases_infra)
+AREAS = (cases_maths, cases_nets_models, cases_metrics, cases_data, cases_experiments, cases_trainer, cases_infra,
+         cases_mpcc, cases_vade)
 CASES = [case for area in AREAS for case in area.CASES]
 EXEMPT = {name: reason for area in AREAS for name, reason in area.EXEMPT.items()}
 

@@ -8,22 +8,10 @@ from torch.testing import assert_close
 from gi_core.maths.cluster_information import (cluster_mutual_informations, mpcc_information_terms,
                                                vade_information_terms)
 from gi_core.maths.cluster_models import DiscreteClusterModel
+from tests.helpers import random_cluster_model as random_model
 
-X, Z, K = 5, 4, 3
 EXACT = {"atol": 1e-12, "rtol": 0.0}
 MARGIN = 1e-2  # the printed forms miss by more than this (see test_printed_* for the values)
-
-
-def table(*shape, generator):
-    t = torch.rand(*shape, generator=generator, dtype=torch.float64) + 0.05
-    return t / t.sum(-1, keepdim=True)
-
-
-def random_model(seed: int, vade: bool = False) -> DiscreteClusterModel:
-    g = torch.Generator().manual_seed(seed)
-    p_x = table(Z, 1, X, generator=g).expand(Z, K, X).contiguous() if vade else table(Z, K, X, generator=g)
-    return DiscreteClusterModel(table(X, generator=g), table(X, Z, generator=g), table(Z, K, generator=g),
-                                table(K, generator=g), table(K, Z, generator=g), p_x)
 
 
 def renormalised(t, index):

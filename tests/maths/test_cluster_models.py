@@ -1,25 +1,12 @@
 """Astorga's (2021) Ch. 7 identities on random discrete three-variable tables, exactly (float64)."""
 
 import pytest
-import torch
 
 from gi_core.maths.categorical import categorical_entropy
 from gi_core.maths.cluster_models import (DiscreteClusterModel, forward_kl_terms, inverse_kl_terms, mpcc_losses,
                                           vade_loss, vade_y_posterior_term)
+from tests.helpers import random_cluster_model as random_model
 
-X, Z, K = 5, 4, 3
-
-
-def table(*shape, generator):
-    t = torch.rand(*shape, generator=generator, dtype=torch.float64) + 0.05
-    return t / t.sum(-1, keepdim=True)
-
-
-def random_model(seed: int, vade: bool = False) -> DiscreteClusterModel:
-    g = torch.Generator().manual_seed(seed)
-    p_x = table(Z, 1, X, generator=g).expand(Z, K, X).contiguous() if vade else table(Z, K, X, generator=g)
-    return DiscreteClusterModel(table(X, generator=g), table(X, Z, generator=g), table(Z, K, generator=g),
-                                table(K, generator=g), table(K, Z, generator=g), p_x)
 
 
 def joint_kl(a, b):
