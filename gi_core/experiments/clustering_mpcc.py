@@ -18,6 +18,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -52,6 +53,13 @@ EVALUATIONS_FILE = "evaluations.json"
 """The file in a run's checkpoint folder that holds its evaluations so far (rewritten atomically after each)."""
 TIMING = ("train_seconds", "seconds_per_iteration")
 """The record's wall-clock entries (the only ones that differ between a straight and a resumed run)."""
+
+
+class MPCCRun(NamedTuple):
+    """A trained MPCC and its run record (JSON-ready)."""
+
+    model: MPCC
+    record: dict
 
 
 @dataclass(frozen=True)
@@ -166,8 +174,9 @@ def stored_evaluations(folder: Path | None, upto: int) -> list[dict]:
 
 
 def train_run(config: MPCCConfig, x: Tensor, y: Tensor, seed: int, checkpoint_dir: Path | None = None,
-              progress: bool = True) -> dict:
-    """Train one seeded run to ``config.iterations``, evaluating at :func:`evaluation_points`; return its record.
+              progress: bool = True) -> MPCCRun:
+    """Train one seeded run to ``config.iterations``, evaluating at :func:`evaluation_points`: the model (in evaluation
+    mode) and the run's record.
 
     With ``checkpoint_dir`` the trainer checkpoints at every evaluation point and the evaluations are kept beside the
     checkpoints, so an interrupted run resumes from its last checkpoint with its earlier evaluations and ends with the
@@ -204,9 +213,10 @@ def train_run(config: MPCCConfig, x: Tensor, y: Tensor, seed: int, checkpoint_di
             write_text_atomically(checkpoint_dir / EVALUATIONS_FILE, json.dumps({"evaluations": evaluations}))
     seconds = time.perf_counter() - start
     trained = (trainer.step - first) // period
-    return {"dataset": config.dataset, "seed": seed, "iterations": config.iterations, "config": config.describe(),
-            "evaluations": evaluations, "final": evaluations[-1], "train_seconds": round(seconds, 2),
-            "seconds_per_iteration": round(seconds / trained, 4) if trained else None}
+    record = {"dataset": config.dataset, "seed": seed, "iterations": config.iterations, "config": config.describe(),
+              "evaluations": evaluations, "final": evaluations[-1], "train_seconds": round(seconds, 2),
+              "seconds_per_iteration": round(seconds / trained, 4) if trained else None}
+    return MPCCRun(model.eval(), record)
 
 
 def run_name(config: MPCCConfig, seed: int) -> str:
@@ -232,7 +242,7 @@ def run_seeds(config: MPCCConfig, seeds: list[int], x: Tensor, y: Tensor, run_di
             raise ValueError(f"{path} holds a run of another configuration: use another run_dir or delete it")
 
     return [load_or_run(run_dir, run_name(config, seed),
-                        lambda folder, s=seed: train_run(config, x, y, s, folder, progress), same_config)
+                        lambda folder, s=seed: train_run(config, x, y, s, folder, progress).record, same_config)
             for seed in seeds]
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -159,7 +160,7 @@ def _trainer(model: torch.nn.Module, lr: float, x: Tensor, config: VaDEConfig, s
     return trainer
 
 
-def lr_schedule(config: VaDEConfig, steps_per_epoch: int):
+def lr_schedule(config: VaDEConfig, steps_per_epoch: int) -> Callable[[int], float]:
     """The learning-rate factor at a step: ``lr_decay`` per ``lr_decay_epochs`` epochs."""
     check_positive_int(steps_per_epoch, "steps_per_epoch")
     period = config.lr_decay_epochs * steps_per_epoch

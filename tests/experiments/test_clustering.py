@@ -23,15 +23,16 @@ def tiny_data() -> cv.ClusteringData:
 
 
 def test_the_plans_are_jiang_et_al_s_schedule_and_the_cpu_budget() -> None:
-    assert set(cl.PLANS) == {"quick", "vade_mnist_cpu", "vade_mnist", "vade_fashion_mnist", "mpcc_mnist_cpu", "mpcc_mnist",
-                             "mpcc_fashion_mnist"}
+    assert set(cl.PLANS) == {"quick", "vade_mnist_cpu", "vade_mnist_cpu_pretrain30", "vade_mnist", "vade_fashion_mnist",
+                             "mpcc_mnist_cpu", "mpcc_mnist", "mpcc_fashion_mnist"}
     full = cl.PLANS["vade_mnist"].config
     assert (full.hidden, full.latent_dim, full.num_clusters, full.batch_size) == ((500, 500, 2000), 10, 10, 100)
     assert (full.pretrain_epochs, full.epochs, full.lr, full.lr_decay, full.lr_decay_epochs) == (50, 300, 2e-3, 0.9, 10)
     assert cl.PLANS["vade_fashion_mnist"].config == replace(full, dataset="fashion_mnist")
     cpu = cl.PLANS["vade_mnist_cpu"]
     assert cpu.config == replace(full, pretrain_epochs=10, epochs=10, eval_every=5) and cpu.seeds == tuple(range(10))
-    assert len({plan.result for plan in cl.PLANS.values()}) == 7
+    assert len({plan.result for plan in cl.PLANS.values()}) == 8
+    assert cl.PLANS["vade_mnist_cpu_pretrain30"].config == replace(cpu.config, pretrain_epochs=30)
     mpcc = cl.PLANS["mpcc_mnist"].config
     assert (mpcc.iterations, mpcc.batch_size, mpcc.channels, mpcc.latent_dim, mpcc.prior_lr) == (125_000, 50, 12, 24, 1.6e-3)
     fashion = cl.PLANS["mpcc_fashion_mnist"].config

@@ -9,6 +9,7 @@ import torch
 
 from gi_core.experiments import clustering as cl
 from gi_core.experiments import clustering_vade as cv
+from gi_core.experiments.clustering_mpcc import MPCCConfig
 from gi_core.models.deterministic_autoencoder import DeterministicAutoencoder
 from gi_core.models.vade import VaDE, vade_networks
 from gi_core.nets.encoders import MLPDecoder, MLPEncoder
@@ -94,6 +95,13 @@ def config() -> dict:
 
 TINY = cv.VaDEConfig(**config())
 PLAN = cl.VaDEPlan(TINY, (1,), "clustering_fuzz", "a tiny plan")
+MPCC_TINY = MPCCConfig(iterations=1, batch_size=4, image_size=16, channels=1, latent_dim=2, num_clusters=K, d_steps=1,
+                       e_steps=1, eval_every=1)
+MPCC_PLAN = cl.MPCCPlan(MPCC_TINY, (1,), "clustering_mpcc_fuzz", "a tiny plan")
+
+
+def mpcc_images(n: int = 12) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.rand(n, 1, 16, 16) * 2 - 1, torch.arange(n) % K
 
 
 def data() -> cv.ClusteringData:
@@ -150,6 +158,16 @@ EXPERIMENT = [
                   "device": CPU, "progress": False}, run_valid=False),
     Case("gi_core.experiments.clustering.comparison_table", lambda: {"stored": stored_table(), "dataset": "mnist"}),
     Case("gi_core.experiments.clustering.stored", lambda: {"plan": "vade_mnist_cpu"}),
+    Case("gi_core.experiments.clustering.run_name", lambda: {"config": TINY, "seed": 1}, allow={"seed:zero": SEED}),
+    Case("gi_core.experiments.clustering.trained_model",
+         lambda: {"plan": PLAN, "data": data(), "seed": 1, "run_dir": scratch("vade_model_runs"), "progress": False},
+         allow={"seed:zero": SEED}),
+    Case("gi_core.experiments.clustering.MPCCPlan",
+         lambda: {"config": MPCC_TINY, "seeds": (0,), "result": "clustering_y", "description": "one seed"},
+         allow={"result:unknown": FREE, "description:unknown": FREE}),
+    Case("gi_core.experiments.clustering.trained_mpcc",
+         lambda: {"plan": MPCC_PLAN, "x": mpcc_images()[0], "y": mpcc_images()[1], "seed": 1,
+                  "run_dir": scratch("mpcc_model_runs"), "progress": False}, allow={"seed:zero": SEED}),
 ]
 
 
@@ -158,4 +176,6 @@ EXEMPT: dict[str, str] = {
     "gi_core.experiments.clustering.main": ARGPARSE,
     "gi_core.experiments.clustering_vade.ClusteringData": "a NamedTuple record (images, labels, source) that "
                                                           "load_clustering_data returns; train_run checks its fields",
+    "gi_core.experiments.clustering_vade.VaDERun": OUTPUT,
+    "gi_core.experiments.clustering_mpcc.MPCCRun": OUTPUT,
 }
