@@ -2,7 +2,8 @@
 
 Each notebook runs in a fresh kernel with ``GI_PROFILE=quick`` (as ``pytest --nbval`` runs it), on a copy (the
 committed outputs are left alone). The result, ``results/quick_profile_<device>.json``, holds per notebook the
-wall time, the slowest cell and its time; ``benchmarks/costs.py`` puts them in the README's cost table.
+wall time, the slowest cell and its time; ``benchmarks/costs.py`` puts them in the README's cost table. Given some
+notebooks, it re-times those and keeps the stored timings of the others (listed in the result's configuration).
 
     .venv/bin/python benchmarks/time_notebooks.py [notebooks/01_elbo.ipynb ...]
 """
@@ -23,7 +24,7 @@ from nbclient import NotebookClient
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
-from gi_core.results import provenance, write_result  # noqa: E402
+from gi_core.results import provenance, read_result, write_result  # noqa: E402
 
 
 def cell_seconds(cell: nbformat.NotebookNode) -> float:
@@ -61,8 +62,12 @@ def main(argv=None) -> None:
         t = timings[path.stem]
         print(f"{path.stem}: {t['wall_seconds']:.0f} s, slowest cell #{t['slowest_cell']} "
               f"{t['slowest_cell_seconds']:.0f} s", flush=True)
-    config = {"profile": "quick", "notebooks": [p.stem for p in args.notebooks], "threads": torch.get_num_threads()}
-    path = write_result("quick_profile_cpu", {"notebooks": timings},
+    stored = read_result("quick_profile_cpu")
+    kept = {} if stored is None else {name: t for name, t in stored["metrics"]["notebooks"].items()
+                                      if name not in timings and (REPO / "notebooks" / f"{name}.ipynb").exists()}
+    config = {"profile": "quick", "notebooks": [p.stem for p in args.notebooks], "threads": torch.get_num_threads(),
+              "kept_from_earlier_run": sorted(kept)}
+    path = write_result("quick_profile_cpu", {"notebooks": {**kept, **timings}},
                         provenance(config, [0], torch.device("cpu"), time.perf_counter() - start))  # the notebooks seed their own runs
     print(f"wrote {path}")
 

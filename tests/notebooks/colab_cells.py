@@ -36,6 +36,7 @@ CHAPTER_RESULTS = {
                                           "da_mnist_usps_framed_translation", "da_usps_mnist_framed_translation",
                                           "da_mnist_mnistm_translation", "da_mnist_usps_framed_bound_terms",
                                           "da_mnist_usps_framed_early_trace", "da_mnist_mnistm_early_trace"),
+    "05_clustering": ("clustering_vade_mnist_cpu", "clustering_vade_mnist_cpu_pretrain30", "clustering_mpcc_mnist_cpu"),
 }
 # Chapters whose full profile reads MNIST-M, which Colab must build from MNIST and BSDS500 first.
 NEEDS_MNIST_M = ("04_domain_adaptation", "04b_domain_adaptation_diagnostics")

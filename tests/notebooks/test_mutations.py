@@ -46,6 +46,13 @@ MUTATIONS = {
         ("gi_core.maths.ben_david", "ben_david_terms", "bound", -0.1),  # the Ben-David bound holds
         ("gi_core.maths.modulation", "pm1_symmetric_kl", None, 1e-3),  # Eq. 12-14
     ],
+    "05_clustering": [
+        ("gi_core.maths.cluster_models", "inverse_kl_terms", "x_marginal", 1e-3),  # Eq. 7.2-7.5
+        ("gi_core.maths.cluster_information", "vade_information_terms", "total", 1e-3),  # Eq. 7.6-7.8
+        ("gi_core.maths.vade_bound", "vade_bound_terms", "elbo", 0.1),  # the closed form against Monte Carlo
+        ("gi_core.maths.cluster_models", "mpcc_losses", "loss_II", 1e-3),  # Eq. 7.9-7.11
+        ("gi_core.maths.cluster_information", "mpcc_information_terms", "total", 1e-3),  # Eq. 7.17-7.19
+    ],
 }
 """Per chapter: (module, function, entry of its result or None, shift)."""
 
