@@ -213,9 +213,8 @@ assert min(mi["decoder_gap"], mi["prior_gap"], mi["restriction"]) >= 0
 assert abs(misses["Eq. 7.8 with q(z|y)"]) > 1e-3
 
 # %% [markdown]
-# The bound is loose by the data entropy $h_q(x)$ as well as by three non-negative gaps, so,
-# unlike the two-variable bounds of the previous chapters, it is far from tight even for a
-# perfect model. What VaDE buys with it is a closed form for Gaussians, next.
+# The bound is loose by the data entropy $h_q(x)$ and by three non-negative gaps. What VaDE buys
+# with it is a closed form for Gaussians, next.
 #
 # ## The closed-form bound for a Gaussian mixture
 #
@@ -233,8 +232,8 @@ assert abs(misses["Eq. 7.8 with q(z|y)"]) > 1e-3
 # Mahalanobis terms regrouped as Gaussian KLs. VaDE does not learn $\gamma$: it sets it to the
 # prior's responsibilities $p(y\mid z)$ at one draw $z\sim q(z\mid x)$ (Eq. 7.15, computed as a
 # log-softmax so that it never leaves log space). The check below compares the closed form with
-# a Monte Carlo estimate of the same expectation (the decoder term left out), and confirms that
-# the responsibilities are the $\gamma$ that maximises the bound at a given $z$.
+# a Monte Carlo estimate of the same expectation (the decoder term left out), and checks that at
+# a given $z$ the responsibilities give a higher bound than another $\gamma$ does.
 
 # %% tags=["derivation-check"]
 g = torch.Generator().manual_seed(1)
