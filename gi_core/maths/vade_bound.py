@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
-from torch.distributions import Normal
 
 from gi_core.maths.gaussians import kl_diag_gaussians
+from gi_core.maths.mpcc_objective import mixture_log_responsibilities
 from gi_core.validation import check_same_shape, check_tensor
 
 
@@ -38,16 +38,14 @@ def _check_mixture(log_weights: Tensor, means: Tensor, log_vars: Tensor) -> None
 def mixture_responsibilities(z: Tensor, log_weights: Tensor, means: Tensor, log_vars: Tensor) -> Tensor:
     r"""Log-responsibilities :math:`\log p(y{=}k|z) = \log\pi_k + \log\mathcal N(z;\mu_k,\sigma_k^2) - \log p(z)`,
     shape ``(..., K)`` for ``z`` ``(..., J)``: VaDE's :math:`\log\gamma` (Jiang et al. 2017, Eq. 16; Astorga 2021,
-    Eq. 7.15 with weights), a log-softmax, so it never leaves log space."""
+    Eq. 7.15 with weights), computed by :func:`~gi_core.maths.mpcc_objective.mixture_log_responsibilities` for any leading
+    axes of ``z``, after checking that ``log_weights`` are normalised."""
     check_tensor(z, "z", finite=False)
     _check_mixture(log_weights, means, log_vars)
     if z.dim() < 1 or z.shape[-1] != means.shape[1]:
         raise ValueError(f"z must have last dimension {means.shape[1]} (the mixture's), got shape {tuple(z.shape)}")
-    # the library's density without argument validation: a non-finite z (a diverged encoder) reaches the loss, where
-    # the trainer's guard names the step and the term
-    components = Normal(means, torch.exp(0.5 * log_vars), validate_args=False)
-    log_densities = components.log_prob(z.unsqueeze(-2)).sum(-1)
-    return torch.log_softmax(log_weights + log_densities, dim=-1)
+    flat = mixture_log_responsibilities(z.reshape(-1, means.shape[1]), means, log_vars, log_weights)
+    return flat.reshape(*z.shape[:-1], means.shape[0])
 
 
 def vade_bound_terms(log_likelihood: Tensor, mean: Tensor, log_var: Tensor, log_gamma: Tensor,
