@@ -32,59 +32,50 @@ from gi_core.validation import (check_batch, check_choice, check_instance, check
 
 
 @dataclass(frozen=True)
-class VaDEPlan:
-    """A VaDE table: one configuration, its seeds and the stem of its result file."""
+class Plan:
+    """A table of the chapter: one configuration (a :class:`VaDEConfig` or an :class:`MPCCConfig`, which says whose
+    runs these are), its seeds and the stem of its result file."""
 
-    config: VaDEConfig
+    config: VaDEConfig | MPCCConfig
     seeds: tuple[int, ...]
     result: str
     description: str
 
     def __post_init__(self) -> None:
-        check_instance(self.config, VaDEConfig, "config")
+        check_instance(self.config, (VaDEConfig, MPCCConfig), "config")
         check_seeds(list(self.seeds), "seeds")
         check_str(self.result, "result")
         check_str(self.description, "description")
 
 
-@dataclass(frozen=True)
-class MPCCPlan:
-    """An MPCC table: one configuration, its seeds and the stem of its result file."""
-
-    config: MPCCConfig
-    seeds: tuple[int, ...]
-    result: str
-    description: str
-
-    def __post_init__(self) -> None:
-        check_instance(self.config, MPCCConfig, "config")
-        check_seeds(list(self.seeds), "seeds")
-        check_str(self.result, "result")
-        check_str(self.description, "description")
+def _check_plan(plan: Plan, kind: type) -> None:
+    check_instance(plan, Plan, "plan")
+    if not isinstance(plan.config, kind):
+        raise TypeError(f"plan must be a plan of {kind.__name__} runs, got one of {type(plan.config).__name__}")
 
 
 TEN_SEEDS = tuple(range(10))
-PLANS: dict[str, VaDEPlan | MPCCPlan] = {
-    "quick": VaDEPlan(VaDEConfig(pretrain_epochs=6, epochs=4, eval_every=2), (0,), "clustering_vade_quick",
+PLANS: dict[str, Plan] = {
+    "quick": Plan(VaDEConfig(pretrain_epochs=6, epochs=4, eval_every=2), (0,), "clustering_vade_quick",
                       "the quick profile: 7,000 shipped MNIST images, one seed"),
-    "vade_mnist_cpu": VaDEPlan(VaDEConfig(pretrain_epochs=10, epochs=10, eval_every=5), TEN_SEEDS,
+    "vade_mnist_cpu": Plan(VaDEConfig(pretrain_epochs=10, epochs=10, eval_every=5), TEN_SEEDS,
                                "clustering_vade_mnist_cpu",
                                "MNIST, 70,000 images, ten seeds, 10 + 10 epochs (this CPU's budget)"),
-    "vade_mnist_cpu_pretrain30": VaDEPlan(VaDEConfig(pretrain_epochs=30, epochs=10, eval_every=5), (0, 1),
+    "vade_mnist_cpu_pretrain30": Plan(VaDEConfig(pretrain_epochs=30, epochs=10, eval_every=5), (0, 1),
                                           "clustering_vade_mnist_cpu_pretrain30",
                                           "the CPU plan's first two seeds with 30 epochs of pretraining (the "
                                           "pretraining-length check)"),
-    "vade_mnist": VaDEPlan(VaDEConfig(), TEN_SEEDS, "clustering_vade_mnist",
+    "vade_mnist": Plan(VaDEConfig(), TEN_SEEDS, "clustering_vade_mnist",
                            "MNIST, 70,000 images, ten seeds, 50 + 300 epochs (a GPU's schedule)"),
-    "vade_fashion_mnist": VaDEPlan(VaDEConfig(dataset="fashion_mnist"), TEN_SEEDS, "clustering_vade_fashion_mnist",
+    "vade_fashion_mnist": Plan(VaDEConfig(dataset="fashion_mnist"), TEN_SEEDS, "clustering_vade_fashion_mnist",
                                    "Fashion-MNIST, 70,000 images, ten seeds, 50 + 300 epochs (a GPU's schedule)"),
-    "mpcc_mnist_cpu": MPCCPlan(MPCCConfig.thesis("mnist", iterations=500, eval_every=100, eval_size=10_000), (0,),
+    "mpcc_mnist_cpu": Plan(MPCCConfig.thesis("mnist", iterations=500, eval_every=100, eval_size=10_000), (0,),
                                "clustering_mpcc_mnist_cpu",
                                "MPCC on MNIST, one seed, 500 iterations, evaluated on the first 10,000 images (this "
                                "CPU's budget)"),
-    "mpcc_mnist": MPCCPlan(MPCCConfig.thesis("mnist"), tuple(range(5)), "clustering_mpcc_mnist",
+    "mpcc_mnist": Plan(MPCCConfig.thesis("mnist"), tuple(range(5)), "clustering_mpcc_mnist",
                            "MPCC on MNIST, five seeds, the thesis's 125,000 iterations (a GPU, 12-24 h per run)"),
-    "mpcc_fashion_mnist": MPCCPlan(MPCCConfig.thesis("fashion_mnist", iterations=75_000), tuple(range(5)),
+    "mpcc_fashion_mnist": Plan(MPCCConfig.thesis("fashion_mnist", iterations=75_000), tuple(range(5)),
                                    "clustering_mpcc_fashion_mnist",
                                    "MPCC on Fashion-MNIST, five seeds, the thesis's 75,000 iterations (a GPU)"),
 }
@@ -98,42 +89,42 @@ def run_name(config: VaDEConfig, seed: int) -> str:
     return f"vade_{config.dataset}_p{config.pretrain_epochs}_e{config.epochs}_seed{seed}"
 
 
-def run_plan(plan: VaDEPlan, data: ClusteringData, run_dir: Path | None, progress: bool = True) -> list[dict]:
+def run_plan(plan: Plan, data: ClusteringData, run_dir: Path | None, progress: bool = True) -> list[dict]:
     """The record of every seed of ``plan`` (finished runs read back from ``run_dir``, others trained or resumed)."""
-    check_instance(plan, VaDEPlan, "plan")
+    _check_plan(plan, VaDEConfig)
     return [load_or_run(run_dir, run_name(plan.config, seed),
                         lambda folder, seed=seed: train_run(plan.config, data, seed, folder, progress).record)
             for seed in plan.seeds]
 
 
-def trained_model(plan: VaDEPlan, data: ClusteringData, seed: int, run_dir: Path | None,
+def trained_model(plan: Plan, data: ClusteringData, seed: int, run_dir: Path | None,
                   progress: bool = True) -> VaDERun:
     """The model of one seed of ``plan`` with its record: rebuilt from the run's checkpoints in ``run_dir`` when it has
     finished there (pretraining and VaDE resume at their last step; the mixture fit is repeated), else trained."""
-    check_instance(plan, VaDEPlan, "plan")
+    _check_plan(plan, VaDEConfig)
     folder = None if run_dir is None else check_path(run_dir, "run_dir") / run_name(plan.config, seed)
     return train_run(plan.config, data, seed, folder, progress)
 
 
-def trained_mpcc(plan: MPCCPlan, x: Tensor, y: Tensor, seed: int, run_dir: Path | None,
+def trained_mpcc(plan: Plan, x: Tensor, y: Tensor, seed: int, run_dir: Path | None,
                  progress: bool = True) -> MPCCRun:
     """The model of one seed of an MPCC ``plan`` with its record: rebuilt from the run's checkpoints in ``run_dir`` when
     it has finished there, else trained (``x``, ``y``: :func:`~gi_core.experiments.clustering_mpcc.load_clustering_images`)."""
-    check_instance(plan, MPCCPlan, "plan")
+    _check_plan(plan, MPCCConfig)
     check_batch(x, "x", shape=(1, plan.config.image_size, plan.config.image_size))
     folder = None if run_dir is None else check_path(run_dir, "run_dir") / mpcc_run_name(plan.config, seed)
     return train_mpcc(plan.config, x, y, seed, folder, progress)
 
 
-def reproduce(plan: VaDEPlan | MPCCPlan, run_dir: Path | None, results_dir: Path | None = None,
+def reproduce(plan: Plan, run_dir: Path | None, results_dir: Path | None = None,
               device: torch.device | None = None, progress: bool = True) -> Path:
     """Train (or read back) ``plan``'s runs and write ``results/<plan.result>.json``: every run's record and the
     summary table (:func:`~gi_core.experiments.clustering_vade.summarize` or
     :func:`~gi_core.experiments.clustering_mpcc.summary`), with provenance."""
-    check_instance(plan, (VaDEPlan, MPCCPlan), "plan")
+    check_instance(plan, Plan, "plan")
     run_dir, result, results_dir, device = check_outputs(run_dir, plan.result, results_dir, device)
     start, commit = time.perf_counter(), git_commit()  # the code the runs start from, not the tree at the end
-    if isinstance(plan, VaDEPlan):
+    if isinstance(plan.config, VaDEConfig):
         records = run_plan(plan, load_clustering_data(plan.config.dataset, device), run_dir, progress)
         table, seconds = summarize(records), sum(r["wall_time_s"] for r in records)
     else:
@@ -200,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.amp or args.compile or args.steps:
         parser.error("--amp, --compile and --steps are not used by these plans (epochs or iterations set their length)")
     plan = PLANS[args.plan]
-    if isinstance(plan, VaDEPlan):
+    if isinstance(plan.config, VaDEConfig):
         if args.iterations:
             parser.error("--iterations sets MPCC's length; VaDE's plans take --epochs and --pretrain-epochs")
         config = replace(plan.config, batch_size=args.batch_size, epochs=args.epochs or plan.config.epochs,

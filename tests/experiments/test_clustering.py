@@ -40,9 +40,13 @@ def test_the_plans_are_jiang_et_al_s_schedule_and_the_cpu_budget() -> None:
         75_000, 24, 16, "latent_and_embedding")
     assert cl.PLANS["mpcc_mnist_cpu"].config == replace(mpcc, iterations=500, eval_every=100, eval_size=10_000)
     with pytest.raises(ValueError, match="seeds"):
-        cl.VaDEPlan(full, (), "x", "y")
+        cl.Plan(full, (), "x", "y")
     with pytest.raises(TypeError, match="config"):
-        cl.VaDEPlan({}, (0,), "x", "y")
+        cl.Plan({}, (0,), "x", "y")
+    with pytest.raises(TypeError, match="a plan of VaDEConfig runs, got one of MPCCConfig"):
+        cl.trained_model(cl.PLANS["mpcc_mnist_cpu"], None, 0, None)
+    with pytest.raises(TypeError, match="a plan of MPCCConfig runs, got one of VaDEConfig"):
+        cl.trained_mpcc(cl.PLANS["vade_mnist_cpu"], torch.zeros(1, 1, 32, 32), torch.zeros(1), 0, None)
 
 
 def test_reproduce_writes_the_runs_and_summary_with_provenance_and_run_plan_reads_them_back(
@@ -50,7 +54,7 @@ def test_reproduce_writes_the_runs_and_summary_with_provenance_and_run_plan_read
     data = tiny_data()
     loaded = []
     monkeypatch.setattr(cl, "load_clustering_data", lambda dataset, device: loaded.append((dataset, device)) or data)
-    plan = cl.VaDEPlan(TINY, (2,), "clustering_tiny", "a test")
+    plan = cl.Plan(TINY, (2,), "clustering_tiny", "a test")
     path = cl.reproduce(plan, tmp_path / "runs", tmp_path / "results", torch.device("cpu"), progress=False)
     assert path == tmp_path / "results" / "clustering_tiny.json" and loaded == [("mnist", torch.device("cpu"))]
     stored = read_result("clustering_tiny", tmp_path / "results")

@@ -94,10 +94,10 @@ def config() -> dict:
 
 
 TINY = cv.VaDEConfig(**config())
-PLAN = cl.VaDEPlan(TINY, (1,), "clustering_fuzz", "a tiny plan")
+PLAN = cl.Plan(TINY, (1,), "clustering_fuzz", "a tiny plan")
 MPCC_TINY = MPCCConfig(iterations=1, batch_size=4, image_size=16, channels=1, latent_dim=2, num_clusters=K, d_steps=1,
                        e_steps=1, eval_every=1)
-MPCC_PLAN = cl.MPCCPlan(MPCC_TINY, (1,), "clustering_mpcc_fuzz", "a tiny plan")
+MPCC_PLAN = cl.Plan(MPCC_TINY, (1,), "clustering_mpcc_fuzz", "a tiny plan")
 
 
 def mpcc_images(n: int = 12) -> tuple[torch.Tensor, torch.Tensor]:
@@ -148,7 +148,7 @@ EXPERIMENT = [
          lambda: {"config": TINY, "data": data(), "seed": 1, "checkpoint_dir": scratch(), "progress": False},
          allow={"seed:zero": SEED}),
     Case("gi_core.experiments.clustering_vade.summarize", lambda: {"records": records()}),
-    Case("gi_core.experiments.clustering.VaDEPlan",
+    Case("gi_core.experiments.clustering.Plan",
          lambda: {"config": TINY, "seeds": (0, 1), "result": "clustering_x", "description": "two seeds"},
          allow={"result:unknown": FREE, "description:unknown": FREE}),
     Case("gi_core.experiments.clustering.run_plan",
@@ -162,9 +162,6 @@ EXPERIMENT = [
     Case("gi_core.experiments.clustering.trained_model",
          lambda: {"plan": PLAN, "data": data(), "seed": 1, "run_dir": scratch("vade_model_runs"), "progress": False},
          allow={"seed:zero": SEED}),
-    Case("gi_core.experiments.clustering.MPCCPlan",
-         lambda: {"config": MPCC_TINY, "seeds": (0,), "result": "clustering_y", "description": "one seed"},
-         allow={"result:unknown": FREE, "description:unknown": FREE}),
     Case("gi_core.experiments.clustering.trained_mpcc",
          lambda: {"plan": MPCC_PLAN, "x": mpcc_images()[0], "y": mpcc_images()[1], "seed": 1,
                   "run_dir": scratch("mpcc_model_runs"), "progress": False}, allow={"seed:zero": SEED}),

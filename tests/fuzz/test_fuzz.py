@@ -527,12 +527,10 @@ Allowed inputs:
 - gi_core.experiments.clustering_vade.fit_mixture seed:zero: 0 is a seed
 - gi_core.experiments.clustering_vade.baselines seed:zero: 0 is a seed
 - gi_core.experiments.clustering_vade.train_run seed:zero: 0 is a seed
-- gi_core.experiments.clustering.VaDEPlan result:unknown: free text: any string is a valid stem or description (check_file_stem checks a stem when it is written)
-- gi_core.experiments.clustering.VaDEPlan description:unknown: free text: any string is a valid stem or description (check_file_stem checks a stem when it is written)
+- gi_core.experiments.clustering.Plan result:unknown: free text: any string is a valid stem or description (check_file_stem checks a stem when it is written)
+- gi_core.experiments.clustering.Plan description:unknown: free text: any string is a valid stem or description (check_file_stem checks a stem when it is written)
 - gi_core.experiments.clustering.run_name seed:zero: 0 is a seed
 - gi_core.experiments.clustering.trained_model seed:zero: 0 is a seed
-- gi_core.experiments.clustering.MPCCPlan result:unknown: free text: any string is a valid stem or description (check_file_stem checks a stem when it is written)
-- gi_core.experiments.clustering.MPCCPlan description:unknown: free text: any string is a valid stem or description (check_file_stem checks a stem when it is written)
 - gi_core.experiments.clustering.trained_mpcc seed:zero: 0 is a seed
 """
 
