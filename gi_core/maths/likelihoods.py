@@ -123,3 +123,44 @@ def laplace_log_likelihood(
     axes, shape = _data_axes(x, loc, "loc", event_dims)
     b = _positive_parameter(scale, "scale", x, shape)
     return (-(torch.log(2.0 * b) + (x - loc).abs() / b)).sum(axes)
+
+
+def expected_gaussian_log_likelihood(value: Tensor, error: Tensor, mean: Tensor, var: Tensor,
+                                     mask: Tensor) -> Tensor:
+    r"""LC-VaDE's likelihood of a light curve (Astorga 2021, Eq. 9.6–9.7, corrected), one value per curve.
+
+    Each observation is a Gaussian :math:`\mathcal N(\mu,\sigma^2)` (``value``, ``error``: the photometry and its
+    error); the model's marginal at that phase is :math:`\mathcal N(\hat\mu,\hat\sigma^2)` (``mean``, ``var``). The
+    term is the expected log-density of the model under the data, summed over the observed entries:
+
+    .. math:: \sum_{j:\,m_j}\int\mathcal N(x;\mu_j,\sigma_j^2)\log\mathcal N(x;\hat\mu_j,\hat\sigma_j^2)\,dx
+        = \sum_{j:\,m_j}\Big[-\tfrac12\log(2\pi\hat\sigma_j^2) - \frac{\sigma_j^2+(\mu_j-\hat\mu_j)^2}{2\hat\sigma_j^2}\Big]
+
+    The thesis prints
+    :math:`-\log(2\pi\hat\sigma^2)-\frac{\sigma^2}{2\hat\sigma^2}-\frac{(\mu-\hat\mu)^2}{\hat\sigma^2}`: the log and
+    the squared residual each carry a factor 2 too many. With :math:`\sigma\to0` this is
+    :func:`gaussian_log_likelihood` at the observed entries. ``mask`` (bool, True = observed) selects the entries;
+    the others (padding) are replaced before any arithmetic, so their values, even NaN, change neither the result nor
+    its gradient. ``value``, ``error`` (:math:`\ge0`) and ``mask`` are the data ``(..., T)``; ``mean`` and ``var``
+    (:math:`>0` where observed; their values are not read, the training path) broadcast against them over leading
+    axes (e.g. ``(S, N, T)`` for S latent draws). Returns the sum over the last axis, shape ``(...)``.
+    """
+    check_tensor(value, "value")
+    check_tensor(error, "error")
+    check_tensor(mean, "mean", finite=False)
+    check_tensor(var, "var", finite=False)
+    if not isinstance(mask, Tensor) or mask.dtype != torch.bool:
+        raise TypeError(f"mask must be a boolean tensor, got {getattr(mask, 'dtype', type(mask).__name__)}")
+    if value.dim() < 1:
+        raise ValueError("value must have a last axis of observations, got a scalar")
+    if error.shape != value.shape or mask.shape != value.shape:
+        raise ValueError(f"value, error and mask must have one shape, got {tuple(value.shape)}, {tuple(error.shape)} "
+                         f"and {tuple(mask.shape)}")
+    if bool((error < 0).any()):
+        raise ValueError(f"error must be non-negative, got minimum {error.min().item():.4g}")
+    broadcast_batch_shape(1, value=value, mean=mean, var=var)
+    safe_var = torch.where(mask, var, torch.ones_like(var))
+    residual = torch.where(mask, value - mean, torch.zeros_like(mean))
+    spread = torch.where(mask, error, torch.zeros_like(error)).square() + residual.square()
+    per_entry = -0.5 * (torch.log(2.0 * math.pi * safe_var) + spread / safe_var)
+    return torch.where(mask, per_entry, torch.zeros_like(per_entry)).sum(-1)

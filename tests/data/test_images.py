@@ -152,7 +152,7 @@ def test_usps_training_split_falls_back_to_the_esl_variant_and_says_so(tmp_path)
 
 def test_every_shipped_quick_subset_has_a_matching_checksum():
     shipped = sorted(QUICK_DATA_DIR.glob("*.npz"))
-    assert [p.stem for p in shipped] == ["fashion_mnist", "mnist", "mnist_m", "usps"]
+    assert [p.stem for p in shipped] == ["asas_light_curves", "fashion_mnist", "mnist", "mnist_m", "usps"]
     for path in shipped:
         assert recorded_checksum(path) == sha256(path), path
 

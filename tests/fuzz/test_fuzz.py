@@ -532,18 +532,126 @@ Allowed inputs:
 - gi_core.experiments.clustering.run_name seed:zero: 0 is a seed
 - gi_core.experiments.clustering.trained_model seed:zero: 0 is a seed
 - gi_core.experiments.clustering.trained_mpcc seed:zero: 0 is a seed
+- gi_core.maths.gaussian_process.rbf_kernel t1:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.gaussian_process.rbf_kernel t1:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.gaussian_process.rbf_kernel t2:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.gaussian_process.rbf_kernel t2:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.gaussian_process.rbf_kernel scale:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.gaussian_process.rbf_kernel scale:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.gaussian_process.rbf_kernel length:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.gaussian_process.rbf_kernel length:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.gaussian_process.rbf_kernel t1:rank: a leading axis broadcasts as documented
+- gi_core.maths.gaussian_process.rbf_kernel t2:rank: a leading axis broadcasts as documented
+- gi_core.maths.gaussian_process.rbf_kernel scale:rank: a leading axis broadcasts as documented
+- gi_core.maths.gaussian_process.rbf_kernel length:rank: a leading axis broadcasts as documented
+- gi_core.maths.gaussian_process.rbf_kernel t1:size: any number of times: the observations of a curve (or the kernel's second set of times)
+- gi_core.maths.gaussian_process.rbf_kernel t2:size: any number of times: the observations of a curve (or the kernel's second set of times)
+- gi_core.maths.gaussian_process.periodic_kernel t1:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.gaussian_process.periodic_kernel t1:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.gaussian_process.periodic_kernel t2:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.gaussian_process.periodic_kernel t2:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.gaussian_process.periodic_kernel scale:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.gaussian_process.periodic_kernel scale:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.gaussian_process.periodic_kernel length:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.gaussian_process.periodic_kernel length:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.gaussian_process.periodic_kernel t1:rank: a leading axis broadcasts as documented
+- gi_core.maths.gaussian_process.periodic_kernel t2:rank: a leading axis broadcasts as documented
+- gi_core.maths.gaussian_process.periodic_kernel scale:rank: a leading axis broadcasts as documented
+- gi_core.maths.gaussian_process.periodic_kernel length:rank: a leading axis broadcasts as documented
+- gi_core.maths.gaussian_process.periodic_kernel t1:size: any number of times: the observations of a curve (or the kernel's second set of times)
+- gi_core.maths.gaussian_process.periodic_kernel t2:size: any number of times: the observations of a curve (or the kernel's second set of times)
+- gi_core.maths.gaussian_process.gp_posterior inducing_means:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.gaussian_process.gp_posterior inducing_means:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.gaussian_process.gp_posterior inducing_vars:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.gaussian_process.gp_posterior inducing_vars:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.gaussian_process.gp_posterior scale:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.gaussian_process.gp_posterior scale:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.gaussian_process.gp_posterior length:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.gaussian_process.gp_posterior length:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.gaussian_process.gp_posterior times:rank: a leading axis broadcasts as documented
+- gi_core.maths.gaussian_process.gp_posterior inducing_times:rank: a leading axis broadcasts as documented
+- gi_core.maths.gaussian_process.gp_posterior inducing_means:rank: a leading axis broadcasts as documented
+- gi_core.maths.gaussian_process.gp_posterior inducing_vars:rank: a leading axis broadcasts as documented
+- gi_core.maths.gaussian_process.gp_posterior scale:rank: a leading axis broadcasts as documented
+- gi_core.maths.gaussian_process.gp_posterior length:rank: a leading axis broadcasts as documented
+- gi_core.maths.gaussian_process.gp_posterior times:size: any number of times: the observations of a curve (or the kernel's second set of times)
+- gi_core.maths.likelihoods.expected_gaussian_log_likelihood mean:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.likelihoods.expected_gaussian_log_likelihood mean:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.likelihoods.expected_gaussian_log_likelihood var:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.likelihoods.expected_gaussian_log_likelihood var:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.likelihoods.expected_gaussian_log_likelihood mean:rank: a leading axis broadcasts as documented
+- gi_core.maths.likelihoods.expected_gaussian_log_likelihood var:rank: a leading axis broadcasts as documented
+- gi_core.maths.lc_vade_objective.class_log_posterior z:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.lc_vade_objective.class_log_posterior z:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.lc_vade_objective.class_log_posterior z:rank: a leading axis broadcasts as documented
+- gi_core.maths.lc_vade_objective.class_log_posterior features:rank: a leading axis broadcasts as documented
+- gi_core.maths.lc_vade_objective.lc_vade_bound_terms log_likelihood:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.lc_vade_objective.lc_vade_bound_terms log_likelihood:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.lc_vade_objective.lc_vade_bound_terms mean:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.lc_vade_objective.lc_vade_bound_terms mean:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.lc_vade_objective.lc_vade_bound_terms log_var:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.lc_vade_objective.lc_vade_bound_terms log_var:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.lc_vade_objective.lc_vade_bound_terms log_gamma:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.lc_vade_objective.lc_vade_bound_terms log_gamma:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.lc_vade_objective.supervised_cross_entropy log_gamma:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.lc_vade_objective.supervised_cross_entropy log_gamma:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.lc_vade_objective.information_anomaly_score mean:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.lc_vade_objective.information_anomaly_score mean:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.lc_vade_objective.information_anomaly_score log_var:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.lc_vade_objective.information_anomaly_score log_var:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.lc_vade_objective.information_anomaly_score log_gamma:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.lc_vade_objective.information_anomaly_score log_gamma:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.energy_gmm.mixture_statistics z:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.energy_gmm.mixture_statistics z:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.energy_gmm.mixture_statistics gamma:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.energy_gmm.mixture_statistics z:size: any code dimension D: the mixture takes the codes' width
+- gi_core.maths.energy_gmm.sample_energy z:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.energy_gmm.sample_energy z:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.energy_gmm.sample_energy means:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.energy_gmm.sample_energy means:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.energy_gmm.sample_energy covariances:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.energy_gmm.sample_energy covariances:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.energy_gmm.sample_energy phi:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.energy_gmm.covariance_penalty covariances:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.energy_gmm.covariance_penalty covariances:inf: an infinite variance adds 1/inf = 0, the limit; the energy of the same covariances is NaN and reaches the trainer's guard
+- gi_core.models.energy_gmm.EnergyGMM.training_loss features:*: DAGMM is unsupervised: the batch's features and labels are taken, as the trainer passes them, and not read
+- gi_core.models.energy_gmm.EnergyGMM.training_loss labels:*: DAGMM is unsupervised: the batch's features and labels are taken, as the trainer passes them, and not read
+- gi_core.metrics.anomaly.bootstrap_interval seed:zero: 0 is a seed
+- gi_core.nets.interpolation_prediction.check_observed name:unknown: a label for the error messages: any string is printed as given
+- gi_core.nets.light_curve_resnets.ResBlock1d.forward x:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.nets.light_curve_resnets.ResBlock1d.forward x:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.nets.light_curve_resnets.ResBlock1d.forward x:size: any length L of at least 2: the convolutions and the pooling do not fix it
+- gi_core.nets.light_curve_resnets.InducingPointDecoder.inducing_points z:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.nets.light_curve_resnets.InducingPointDecoder.inducing_points z:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.nets.light_curve_resnets.InducingPointDecoder.forward z:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.nets.light_curve_resnets.InducingPointDecoder.forward z:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.nets.light_curve_resnets.InducingPointDecoder.forward phase:size: any number of phases: the GP posterior is evaluated wherever asked
+- gi_core.models.lc_vade.LCVaDE.reconstruct query_phase:size: any number of phases: the GP posterior is evaluated wherever asked
+- gi_core.models.light_curve_vae.LightCurveVAE.reconstruct query_phase:size: any number of phases: the GP posterior is evaluated wherever asked
+- gi_core.data.light_curves.LightCurveSet source:unknown: free text, shown in messages and records
+- gi_core.data.light_curves.LightCurveSet citation:unknown: free text, shown in messages and records
+- gi_core.data.light_curves.LightCurveSet.subset indices:size: any number of stars may be selected
+- gi_core.data.light_curves.check_curve name:unknown: a label for the error messages: any string is printed as given
+- gi_core.data.light_curve_periods.estimate_period spurious_width:zero: 0 keeps every frequency
+- gi_core.data.light_curve_folding.fold time:rank: any shape: the fold is elementwise
+- gi_core.data.light_curve_folding.fold time:size: any shape: the fold is elementwise
+- gi_core.data.light_curve_folding.fold_light_curves seed:zero: 0 is a valid seed
+- gi_core.data.light_curve_folding.outlier_split labels:size: any number of stars may be selected
+- gi_core.data.light_curve_folding.outlier_split outlier:zero: class 0 is the first class
+- gi_core.data.light_curve_folding.outlier_split seed:zero: 0 is a valid seed
 """
 
 from __future__ import annotations
 
 import pytest
 
-from tests.fuzz import (cases_data, cases_experiments, cases_infra, cases_maths, cases_metrics, cases_mpcc,
-                         cases_nets_models, cases_trainer, cases_vade)
+from tests.fuzz import (cases_anomaly, cases_data, cases_experiments, cases_infra, cases_lc_maths, cases_lc_models,
+                         cases_light_curve_data, cases_maths, cases_metrics, cases_mpcc, cases_nets_models,
+                         cases_trainer, cases_vade)
 from tests.fuzz.harness import judge, mutants, public_callables
 
 AREAS = (cases_maths, cases_nets_models, cases_metrics, cases_data, cases_experiments, cases_trainer, cases_infra,
-         cases_mpcc, cases_vade)
+         cases_mpcc, cases_vade, cases_lc_maths, cases_anomaly, cases_lc_models, cases_light_curve_data)
 CASES = [case for area in AREAS for case in area.CASES]
 EXEMPT = {name: reason for area in AREAS for name, reason in area.EXEMPT.items()}
 

@@ -13,12 +13,13 @@ from torch.distributions import Bernoulli, Laplace, Normal
 
 from gi_core.maths.likelihoods import (
     bernoulli_log_likelihood,
+    expected_gaussian_log_likelihood,
     gaussian_log_likelihood,
     gaussian_log_likelihood_constant,
     laplace_log_likelihood,
     squared_error,
 )
-from tests.helpers import F64, randn
+from tests.helpers import F64, N_SE, gen, randn
 
 IMAGES = randn(4, 2, 3, 5, seed=1)
 RECON = randn(4, 2, 3, 5, seed=2)
@@ -144,3 +145,89 @@ def test_an_empty_batch_is_refused_clearly(likelihood) -> None:
         likelihood(x[:0], x[:0])
     with pytest.raises(ValueError, match=r"is empty \(shape \(0, 5\)\)$"):
         likelihood(x, x[:0])
+
+
+def light_curves(seed: int = 0) -> dict[str, torch.Tensor]:
+    """Three curves of 6 entries, the last ones padded (value 0, error 1), with a model mean and variance."""
+    g = gen(seed)
+    mask = torch.tensor([[True] * 6, [True] * 4 + [False] * 2, [True] + [False] * 5])
+    value = torch.where(mask, torch.randn(3, 6, generator=g, dtype=F64), torch.zeros(3, 6, dtype=F64))
+    error = torch.where(mask, 0.05 + 0.5 * torch.rand(3, 6, generator=g, dtype=F64), torch.ones(3, 6, dtype=F64))
+    mean = torch.randn(3, 6, generator=g, dtype=F64)
+    var = 0.1 + torch.rand(3, 6, generator=g, dtype=F64)
+    return {"value": value, "error": error, "mean": mean, "var": var, "mask": mask}
+
+
+def test_expected_gaussian_log_likelihood_matches_monte_carlo() -> None:
+    """Draws x ~ N(value, error^2) of every entry, 20000 per curve: the closed form lies within N_SE = 5 standard
+    errors of the mean of sum_j log N(x_j; mean_j, var_j) over the observed entries (measured: within 2.3 SE)."""
+    args = light_curves()
+    exact = expected_gaussian_log_likelihood(**args)
+    draws = args["value"] + args["error"] * torch.randn(20000, 3, 6, generator=gen(1), dtype=F64)
+    per_draw = (Normal(args["mean"], args["var"].sqrt()).log_prob(draws) * args["mask"]).sum(-1)  # (S, 3)
+    estimate, standard_error = per_draw.mean(0), per_draw.std(0) / math.sqrt(per_draw.shape[0])
+    assert bool(((exact - estimate).abs() < N_SE * standard_error).all()), (exact, estimate, standard_error)
+
+
+def test_expected_gaussian_log_likelihood_at_zero_error_is_the_log_density() -> None:
+    args = {**light_curves(2)}
+    args["error"] = torch.where(args["mask"], torch.zeros_like(args["error"]), args["error"])
+    expected = (Normal(args["mean"], args["var"].sqrt()).log_prob(args["value"]) * args["mask"]).sum(-1)
+    torch.testing.assert_close(expected_gaussian_log_likelihood(**args), expected, rtol=1e-14, atol=1e-14)
+    # and with error > 0 it is that minus error^2 / (2 var) per observed entry
+    with_error = light_curves(2)
+    gap = (with_error["error"].square() / (2 * with_error["var"]) * with_error["mask"]).sum(-1)
+    torch.testing.assert_close(expected_gaussian_log_likelihood(**with_error), expected - gap, rtol=1e-14, atol=1e-14)
+
+
+def test_expected_gaussian_log_likelihood_ignores_padding_values_and_gradients() -> None:
+    args = light_curves(3)
+    reference = expected_gaussian_log_likelihood(**args)
+    padded = ~args["mask"]
+    mean = torch.where(padded, torch.full_like(args["mean"], math.nan), args["mean"]).requires_grad_()
+    var = torch.where(padded, torch.zeros_like(args["var"]), args["var"]).requires_grad_()
+    value = torch.where(padded, torch.full_like(args["value"], 1e3), args["value"])
+    error = torch.where(padded, torch.full_like(args["error"], 7.0), args["error"])
+    out = expected_gaussian_log_likelihood(value, error, mean, var, args["mask"])
+    torch.testing.assert_close(out, reference, rtol=0, atol=0)
+    out.sum().backward()
+    assert bool((mean.grad[padded] == 0).all()) and bool((var.grad[padded] == 0).all())
+    assert bool(torch.isfinite(mean.grad).all()) and bool(torch.isfinite(var.grad).all())
+    observed = args["mask"]
+    torch.testing.assert_close(mean.grad[observed], ((args["value"] - args["mean"]) / args["var"])[observed])
+    # leading sample axes of the model broadcast against the data
+    stacked = expected_gaussian_log_likelihood(args["value"], args["error"], args["mean"].expand(2, 3, 6),
+                                               args["var"].expand(2, 3, 6), args["mask"])
+    torch.testing.assert_close(stacked, reference.expand(2, 3))
+
+
+def test_thesis_printed_form_has_two_wrong_factors() -> None:
+    """Eq. 9.7 as printed, -log(2 pi s^2) - sigma^2/(2 s^2) - (mu - mu_hat)^2 / s^2, exceeds the correct value by
+    -1/2 log(2 pi s^2) - (mu - mu_hat)^2 / (2 s^2): with mu = mu_hat only the log factor shows, with
+    s^2 = 1/(2 pi) only the residual's."""
+    def printed(mu: float, sigma: float, mu_hat: float, s2: float) -> float:
+        return -math.log(2 * math.pi * s2) - sigma**2 / (2 * s2) - (mu - mu_hat) ** 2 / s2
+
+    def ours(mu: float, sigma: float, mu_hat: float, s2: float) -> float:
+        one = torch.tensor([[True]])
+        return expected_gaussian_log_likelihood(*(torch.tensor([[v]], dtype=F64) for v in (mu, sigma, mu_hat, s2)),
+                                                one).item()
+
+    # mu = 1, sigma = 0.5, mu_hat = 0, s^2 = 2: correct -1/2 log(4 pi) - 1.25/4 = -1.5780, printed -3.0935
+    assert ours(1.0, 0.5, 0.0, 2.0) == pytest.approx(-0.5 * math.log(4 * math.pi) - 1.25 / 4, rel=1e-14)
+    assert printed(1.0, 0.5, 0.0, 2.0) - ours(1.0, 0.5, 0.0, 2.0) == pytest.approx(-1.5155, abs=1e-4)
+    assert printed(0.3, 0.5, 0.3, 2.0) - ours(0.3, 0.5, 0.3, 2.0) == pytest.approx(-0.5 * math.log(4 * math.pi))
+    s2 = 1 / (2 * math.pi)
+    assert printed(1.0, 0.5, 0.0, s2) - ours(1.0, 0.5, 0.0, s2) == pytest.approx(-1.0 / (2 * s2))
+
+
+def test_expected_gaussian_log_likelihood_refuses_bad_data() -> None:
+    args = light_curves()
+    with pytest.raises(ValueError, match="error must be non-negative"):
+        expected_gaussian_log_likelihood(**{**args, "error": -args["error"]})
+    with pytest.raises(TypeError, match="mask must be a boolean tensor"):
+        expected_gaussian_log_likelihood(**{**args, "mask": args["mask"].double()})
+    with pytest.raises(ValueError, match="value, error and mask must have one shape"):
+        expected_gaussian_log_likelihood(**{**args, "mask": args["mask"][:, :5]})
+    with pytest.raises(ValueError, match="must match exactly"):
+        expected_gaussian_log_likelihood(**{**args, "mean": args["mean"][:, :5]})

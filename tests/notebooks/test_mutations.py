@@ -53,6 +53,12 @@ MUTATIONS = {
         ("gi_core.maths.cluster_models", "mpcc_losses", "loss_II", 1e-3),  # Eq. 7.9-7.11
         ("gi_core.maths.cluster_information", "mpcc_information_terms", "total", 1e-3),  # Eq. 7.17-7.19
     ],
+    "06_light_curves": [
+        ("gi_core.maths.gaussian_process", "rbf_kernel", None, 1e-3),  # Eq. 9.3-9.5 against scikit-learn
+        ("gi_core.maths.likelihoods", "expected_gaussian_log_likelihood", None, 0.1),  # Eq. 9.7 by Monte Carlo
+        ("gi_core.maths.lc_vade_objective", "lc_vade_bound_terms", "elbo", 0.1),  # Eq. 9.9 as VaDE's bound on (z, f)
+        ("gi_core.maths.lc_vade_objective", "information_anomaly_score", None, 0.1),  # Eq. 9.12 by Monte Carlo
+    ],
 }
 """Per chapter: (module, function, entry of its result or None, shift)."""
 

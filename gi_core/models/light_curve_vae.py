@@ -1,0 +1,134 @@
+r"""The unimodal baseline of LC-VaDE (Astorga 2021, Table 9.4, "VAE baseline (S)"): the same light-curve networks
+with a standard-normal prior and latent supervision.
+
+:math:`q(z|x,t)` is :class:`~gi_core.nets.light_curve_resnets.LightCurveEncoder`, :math:`p(x|z,t)`
+:class:`~gi_core.nets.light_curve_resnets.InducingPointDecoder` with Eq. 9.7's expected Gaussian log-likelihood, and
+:math:`p(z)=\mathcal N(0,I)`. The latent supervision is a linear softmax classifier :math:`q(y|z)` on the code,
+trained by cross-entropy at the same draw :math:`z\sim q(z|x,t)` as the bound, with LC-VaDE's weight:
+
+.. math:: \mathcal L = \frac1B\sum_b\Big[-\log p(x_b|z_b,t_b) + D_{\mathrm{KL}}\big(q(z|x_b)\,\|\,\mathcal N(0,I)\big)
+    - w\log q(y_b|z_b)\Big]
+
+Its anomaly score is the log-density of the encoder mean under the prior, :math:`\log\mathcal N(\tilde\mu;0,I)`
+(high means normal), as the thesis describes. The features :math:`f` play no part (there is no :math:`p(f|y)` in a
+unimodal model); the methods take them anyway, so that an experiment calls both models alike.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from gi_core.maths.gaussians import diag_gaussian_log_prob, kl_diag_gaussian_std_normal, reparameterize
+from gi_core.maths.lc_vade_objective import supervised_cross_entropy
+from gi_core.maths.likelihoods import expected_gaussian_log_likelihood
+from gi_core.nets.autoencoder import latent_dim_of
+from gi_core.nets.light_curve_resnets import InducingPointDecoder, LightCurveEncoder, check_curves
+from gi_core.validation import (check_batch, check_generator, check_labels, check_module, check_positive_int,
+                                check_real)
+
+
+class LightCurveVAE(nn.Module):
+    r"""Encoder, decoder (as in :class:`gi_core.models.lc_vade.LCVaDE`), a linear classifier :math:`J\to K` on the code,
+    and ``supervised_weight`` :math:`w` (1 by default; 0 is a plain VAE). ``feature_dim`` is only checked."""
+
+    def __init__(self, encoder: nn.Module, decoder: nn.Module, num_classes: int, feature_dim: int = 3,
+                 supervised_weight: float = 1.0) -> None:
+        super().__init__()
+        check_module(decoder, "decoder")
+        self.latent_dim = latent_dim_of(encoder)
+        if getattr(decoder, "latent_dim", None) != self.latent_dim:
+            raise ValueError(f"decoder must have a latent_dim equal to the encoder's latent size {self.latent_dim}, "
+                             f"got {getattr(decoder, 'latent_dim', None)!r}")
+        self.num_classes = check_positive_int(num_classes, "num_classes", minimum=2)
+        self.feature_dim = check_positive_int(feature_dim, "feature_dim")
+        self.supervised_weight = check_real(supervised_weight, "supervised_weight", minimum=0.0)
+        self.encoder, self.decoder = encoder, decoder
+        dtype = next(encoder.parameters(), torch.empty(0)).dtype
+        self.classifier = nn.Linear(self.latent_dim, num_classes, dtype=dtype)
+
+    def parameters_by_loss(self) -> dict[str, list[nn.Parameter]]:
+        """``"loss"``: every parameter (encoder, decoder, classifier)."""
+        return {"loss": list(self.parameters())}
+
+    def _check_features(self, features: Tensor, n: int) -> None:
+        check_batch(features, "features", (self.feature_dim,), like=self)
+        if features.shape[0] != n:
+            raise ValueError(f"features must have one row per curve ({n}), got {tuple(features.shape)}")
+
+    def _check_labels(self, labels: Tensor, n: int) -> None:
+        check_labels(labels, n, "labels")
+        if labels.dtype != torch.long:
+            raise TypeError(f"labels must be int64 class indices, got {labels.dtype}")
+        if int(labels.min()) < 0 or int(labels.max()) >= self.num_classes:
+            raise ValueError(f"labels must lie in 0..{self.num_classes - 1}, got "
+                             f"{int(labels.min())}..{int(labels.max())}")
+
+    def terms(self, phase: Tensor, value: Tensor, error: Tensor, mask: Tensor, features: Tensor,
+              generator: torch.Generator | None = None) -> dict[str, Tensor]:
+        r"""Per-curve terms for one draw :math:`z\sim q(z|x,t)`: ``"log_likelihood"`` (Eq. 9.7), ``"kl"`` (to
+        :math:`\mathcal N(0,I)`), ``"elbo"`` (their difference), each ``(B,)``, and ``"log_probs"``
+        :math:`\log q(y|z)` ``(B, K)``."""
+        check_curves(phase, value, error, mask, self)
+        self._check_features(features, phase.shape[0])
+        check_generator(generator, "generator")
+        mean, log_var = self.encoder(phase, value, error, mask)
+        z = reparameterize(mean, log_var, generator=generator)
+        log_likelihood = expected_gaussian_log_likelihood(value, error, *self.decoder(z, phase), mask)
+        kl = kl_diag_gaussian_std_normal(mean, log_var)
+        return {"log_likelihood": log_likelihood, "kl": kl, "elbo": log_likelihood - kl,
+                "log_probs": torch.log_softmax(self.classifier(z), dim=-1)}
+
+    def training_loss(self, phase: Tensor, value: Tensor, error: Tensor, mask: Tensor, features: Tensor,
+                      labels: Tensor) -> dict[str, Tensor]:
+        r"""The batch mean of :math:`-\mathrm{ELBO}_b - w\log q(y_b|z_b)` as ``"loss"``, with the batch means of
+        ``"neg_log_likelihood"``, ``"kl"`` and ``"supervised"`` logged."""
+        t = self.terms(phase, value, error, mask, features)
+        self._check_labels(labels, phase.shape[0])
+        supervised = supervised_cross_entropy(t["log_probs"], labels)
+        return {"loss": (-t["elbo"] + self.supervised_weight * supervised).mean(),
+                "neg_log_likelihood": -t["log_likelihood"].mean(), "kl": t["kl"].mean(),
+                "supervised": supervised.mean(), "neg_elbo": -t["elbo"].mean()}
+
+    @torch.no_grad()
+    def encode(self, phase: Tensor, value: Tensor, error: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        r"""Mean :math:`\tilde\mu` and log-variance of :math:`q(z|x,t)`, each ``(B, J)``."""
+        check_curves(phase, value, error, mask, self)
+        return self.encoder(phase, value, error, mask)
+
+    @torch.no_grad()
+    def class_probabilities(self, phase: Tensor, value: Tensor, error: Tensor, mask: Tensor,
+                            features: Tensor) -> Tensor:
+        r"""The classifier's :math:`q(y|z{=}\tilde\mu)` ``(B, K)`` at the encoder mean (``features`` unused)."""
+        mean, _ = self.encode(phase, value, error, mask)
+        self._check_features(features, phase.shape[0])
+        return torch.softmax(self.classifier(mean), dim=-1)
+
+    @torch.no_grad()
+    def anomaly_score(self, phase: Tensor, value: Tensor, error: Tensor, mask: Tensor, features: Tensor) -> Tensor:
+        r""":math:`\log\mathcal N(\tilde\mu;0,I)` ``(B,)`` (high means normal; ``features`` unused)."""
+        mean, _ = self.encode(phase, value, error, mask)
+        self._check_features(features, phase.shape[0])
+        zero = torch.zeros_like(mean)
+        return diag_gaussian_log_prob(mean, zero, zero)
+
+    @torch.no_grad()
+    def reconstruct(self, phase: Tensor, value: Tensor, error: Tensor, mask: Tensor,
+                    query_phase: Tensor) -> tuple[Tensor, Tensor]:
+        r"""The decoder's GP mean and variance ``(B, Q)`` at ``query_phase`` ``(B, Q)`` for :math:`z=\tilde\mu`."""
+        mean, _ = self.encode(phase, value, error, mask)
+        check_batch(query_phase, "query_phase", like=self)
+        if query_phase.dim() != 2 or query_phase.shape[0] != mean.shape[0]:
+            raise ValueError(f"query_phase must have shape (N, Q) with N = {mean.shape[0]} curves, got "
+                             f"{tuple(query_phase.shape)}")
+        return self.decoder(mean, query_phase)
+
+
+def light_curve_vae_networks(num_classes: int, rep_dim: int = 10, kernel_dim: int = 2, channels: int = 72,
+                             inducing: int = 24, references: int = 64, kernel: str = "rbf",
+                             supervised_weight: float = 1.0) -> LightCurveVAE:
+    """The VAE baseline with LC-VaDE's networks (Table 9.2): J = ``rep_dim + kernel_dim`` = 12, C = 72, I = 24,
+    R = 64."""
+    decoder = InducingPointDecoder(rep_dim, kernel_dim, channels, inducing, kernel)
+    encoder = LightCurveEncoder(decoder.latent_dim, channels, references)
+    return LightCurveVAE(encoder, decoder, num_classes, supervised_weight=supervised_weight)
