@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 from astropy.timeseries import LombScargle
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from gi_core.data.light_curves import LightCurveSet
 from gi_core.validation import check_array, check_instance, check_positive_int, check_real

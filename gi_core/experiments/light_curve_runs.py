@@ -35,7 +35,10 @@ from gi_core.data.light_curve_periods import estimate_periods
 from gi_core.data.light_curves import FIVE_CLASSES, LightCurveSet, load_asas
 from gi_core.guards import NonFiniteLossError
 from gi_core.maths.energy_gmm import SingularCovarianceError
+from gi_core.maths.gaussians import diag_gaussian_log_prob
+from gi_core.maths.lc_vade_objective import information_anomaly_score
 from gi_core.maths.likelihoods import expected_gaussian_log_likelihood
+from gi_core.maths.vade_bound import mixture_responsibilities
 from gi_core.metrics.anomaly import anomaly_auprc, anomaly_auroc, bootstrap_interval
 from gi_core.metrics.light_curve_statistics import light_curve_statistics
 from gi_core.models.energy_gmm import EnergyGMM, energy_gmm_networks
@@ -81,8 +84,10 @@ class LightCurveConfig:
         check_choice(self.outlier, FIVE_CLASSES, "outlier")
         check_choice(self.source, ("quick", "full"), "source")
         check_choice(self.kernel, ("rbf", "periodic"), "kernel")
-        for name in ("channels", "epochs", "batch_size", "length", "checkpoint_epochs", "bootstrap"):
+        for name in ("channels", "epochs", "batch_size", "checkpoint_epochs"):
             check_positive_int(getattr(self, name), name)
+        check_positive_int(self.length, "length", minimum=3)  # what fold_light_curves takes
+        check_positive_int(self.bootstrap, "bootstrap", minimum=2)  # what bootstrap_interval takes
         check_real(self.lr, "lr", minimum=0.0, strict=True)
         check_real(self.supervised_weight, "supervised_weight", minimum=0.0)
         check_real(self.eclipsing_period_factor, "eclipsing_period_factor", minimum=0.0, strict=True)
@@ -101,16 +106,17 @@ def run_name(config: LightCurveConfig, seed: int) -> str:
     extras = (f"_{config.kernel}" if config.kernel != "rbf" else "") + (
         f"_ecl{config.eclipsing_period_factor:g}" if config.eclipsing_period_factor != 1.0 else "")
     supervised = f"_w{config.supervised_weight:g}" if config.supervised_weight != 1.0 else ""
-    return f"lc_{config.model}_{config.source}_{config.outlier}{neural}{extras}{supervised}_seed{seed}"
+    other = (f"_lr{config.lr:g}" if config.lr != 1e-3 else "") + (f"_t{config.length}" if config.length != 200 else "")
+    return f"lc_{config.model}_{config.source}_{config.outlier}{neural}{extras}{supervised}{other}_seed{seed}"
 
 
 def asas_periods(curves: LightCurveSet, cache: Path | None = None, progress: bool = True) -> np.ndarray:
     """The curves' periods (days): the shipped ones of the quick subset, else estimated
     (:func:`~gi_core.data.light_curve_periods.estimate_periods`) and kept, by star id, in the JSON file ``cache``."""
     check_instance(curves, LightCurveSet, "curves")
+    path = None if cache is None else check_path(cache, "cache")
     if curves.periods is not None:
         return np.asarray(curves.periods, dtype=np.float64)
-    path = None if cache is None else check_path(cache, "cache")
     if path is not None and path.exists():
         stored = read_json(path)["periods"]
         if set(curves.star_ids) <= set(stored):
@@ -180,6 +186,8 @@ def reconstruction_error(model: LCVaDE | LightCurveVAE, data: tuple[Tensor, ...]
     """Per curve, minus the expected Gaussian log-likelihood per observed point (Eq. 9.7) of the GP decoder at the
     encoder mean: the reconstruction score (higher = worse fit)."""
     check_instance(model, (LCVaDE, LightCurveVAE), "model")
+    if not isinstance(data, (tuple, list)) or len(data) < 4:
+        raise TypeError(f"data must be the tensors (phase, value, error, mask, ...), got {type(data).__name__}")
     phase, value, error, mask = data[:4]
 
     model.eval()
@@ -206,6 +214,36 @@ def _scores(model: torch.nn.Module, config: LightCurveConfig, split: Split) -> d
              "reconstruction": reconstruction_error(model, split.train)}
     standard = {k: (test[k] - train[k].mean()) / train[k].std() for k in test}
     return {**test, "both": standard["latent"] + standard["reconstruction"]}
+
+
+def latent_score_variants(model: LCVaDE, data: tuple[Tensor, ...]) -> dict[str, np.ndarray]:
+    r"""Three other readings of LC-VaDE's latent space on ``data`` ``(phase, value, error, mask, features, ...)``, each
+    oriented as an outlier score (higher = more anomalous), to locate what the information anomaly score responds to:
+
+    * ``"ias_without_features"``: :math:`-\mathrm{IAS}` with :math:`\gamma=p(y|\tilde\mu)` from the code alone (no
+      :math:`p(f|y)`);
+    * ``"code_density"``: :math:`-\sum_k\gamma_k\log\mathcal N(\tilde\mu;\mu_k,\sigma_k^2)`, the IAS without the
+      encoder's variance and entropy;
+    * ``"joint_density"``: :math:`-\log\sum_k p(k)\,\mathcal N(\tilde\mu;\mu_k,\sigma_k^2)\,
+      \mathcal N(f;\mu_{f,k},\sigma_{f,k}^2)`, the prior's density of the code and the features.
+    """
+    check_instance(model, LCVaDE, "model")
+    if not isinstance(data, (tuple, list)) or len(data) < 5:
+        raise TypeError(f"data must be the tensors (phase, value, error, mask, features, ...), got "
+                        f"{type(data).__name__}")
+    phase, value, error, mask, features = data[:5]
+    model.eval()
+    prior = model.prior
+    with torch.no_grad():
+        mean, log_var = model.encode(phase, value, error, mask)
+        log_gamma = model.class_probabilities(phase, value, error, mask, features).log()
+        z_only = mixture_responsibilities(mean, prior.log_weights, prior.means, prior.log_vars)
+        code = diag_gaussian_log_prob(mean.unsqueeze(1), prior.means, prior.log_vars)  # (B, K)
+        feature = diag_gaussian_log_prob(features.unsqueeze(1), model.feature_means, model.feature_log_vars)
+        return {"ias_without_features": -_numpy(information_anomaly_score(mean, log_var, z_only, prior.means,
+                                                                          prior.log_vars)),
+                "code_density": -_numpy((log_gamma.exp() * code).sum(1)),
+                "joint_density": -_numpy(torch.logsumexp(prior.log_weights + code + feature, 1))}
 
 
 def score_metrics(scores: np.ndarray, is_outlier: np.ndarray, resamples: int, seed: int) -> dict:
@@ -266,6 +304,8 @@ def train_run(config: LightCurveConfig, curves: FoldedCurves, seed: int, checkpo
         trainer = _trainer(model, config, split, seed, folder, progress)
         try:
             trainer.fit(config.epochs * trainer.steps_per_epoch)
+            if folder is not None:
+                trainer.save_checkpoint()  # the last step, also when it is not a multiple of checkpoint_epochs
         except (NonFiniteLossError, SingularCovarianceError) as error:
             step = error.step if isinstance(error, NonFiniteLossError) else trainer.step
             record.update(diverged={"step": step, "message": str(error).splitlines()[0]},
@@ -275,6 +315,10 @@ def train_run(config: LightCurveConfig, curves: FoldedCurves, seed: int, checkpo
         scores = _scores(model, config, split)
         if config.model != "energy_gmm":
             record["test_class_accuracy"], record["outlier_assignments"] = _class_readout(model, split)
+    if isinstance(model, LCVaDE):
+        variants = latent_score_variants(model, split.test)
+        record["diagnostics"] = {name: score_metrics(values, split.is_outlier, config.bootstrap, seed)
+                                 for name, values in variants.items()}
     record["scores"] = {name: values.tolist() for name, values in scores.items()}
     record["metrics"] = {name: score_metrics(values, split.is_outlier, config.bootstrap, seed)
                          for name, values in scores.items()}

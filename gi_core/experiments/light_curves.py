@@ -27,7 +27,7 @@ from gi_core.experiments.light_curve_runs import (PERIODS_FILE, LightCurveConfig
                                                   prepared_curves, run_name, train_run)
 from gi_core.results import git_commit, provenance, read_reference, read_result, write_result
 from gi_core.runs import add_run_arguments, check_outputs, load_or_run
-from gi_core.validation import check_instance, check_path, check_seeds, check_str
+from gi_core.validation import check_choice, check_instance, check_path, check_seeds, check_str
 
 TITLES = {"Classical_Cepheid": "Classical Cepheid", "Semireg_PV": "Semireg PV", "Beta_Persei": "Beta Persei",
           "RR_Lyrae_FM": "RR Lyrae FM", "W_Ursae_Maj": "W Ursae Majoris"}
@@ -45,7 +45,7 @@ class Row:
     def __post_init__(self) -> None:
         check_str(self.title, "title")
         check_instance(self.config, LightCurveConfig, "config")
-        check_seeds(list(self.seeds), "seeds")
+        check_seeds(self.seeds, "seeds")
 
 
 @dataclass(frozen=True)
@@ -86,10 +86,11 @@ def _ablations(base: LightCurveConfig) -> tuple[Row, ...]:
     return (Row("LC-VaDE (RBF kernel, estimated periods)", base, FOUR),
             Row("periodic kernel", replace(base, kernel="periodic"), THREE),
             Row("eclipsing classes at half their period", replace(base, eclipsing_period_factor=0.5), THREE),
-            Row("no label supervision", replace(base, supervised_weight=0.0), THREE))
+            Row("no label supervision", replace(base, supervised_weight=0.0), THREE),
+            Row("three times longer (150 epochs)", replace(base, epochs=3 * base.epochs), (0, 1)))
 
 
-QUICK = LightCurveConfig(source="quick", channels=8, epochs=8, batch_size=27, bootstrap=500)
+QUICK = LightCurveConfig(source="quick", channels=8, epochs=25, batch_size=27, bootstrap=500)
 PLANS: dict[str, Plan] = {
     "quick": Plan((Row("LC-VaDE", QUICK, (0,)), Row("Isolation forest (statistics)",
                                                      replace(QUICK, model="isolation_forest"), (0,))),
@@ -100,7 +101,7 @@ PLANS: dict[str, Plan] = {
                               "Table 9.4, ASAS column: Beta Persei (the minority class) as outlier, LC-VaDE and "
                               "three baselines (this CPU's budget)"),
     "asas_ablations_cpu": Plan(_ablations(CPU), "light_curves_asas_ablations_cpu",
-                               "the chapter's ablations on the minority split: kernel, period, supervision"),
+                               "the chapter's ablations on the minority split: kernel, period, supervision, length"),
     "asas_outliers": Plan(_outliers(GPU), "light_curves_asas_outliers",
                           "Table 9.3(b) at the thesis's width, C = 72, 300 epochs (a GPU)"),
     "asas_minority": Plan(_minority(GPU), "light_curves_asas_minority",
@@ -154,7 +155,7 @@ def reproduce(plan: Plan, run_dir: Path | None, results_dir: Path | None = None,
     for row in plan.rows:
         records = run_row(row, run_dir, progress, device)
         rows.append({"title": row.title, "config": row.config.describe(), "summary": summarize(records),
-                     "runs": records})
+                     "names": [run_name(row.config, seed) for seed in row.seeds], "runs": records})
     seconds = sum(r["wall_time_s"] for row in rows for r in row["runs"])
     periods = period_summary(plan.rows[0].config, run_dir)
     described = {"rows": [{"title": r["title"], **r["config"]} for r in rows], "cpu_threads": torch.get_num_threads() if device.type == "cpu" else None}
@@ -186,6 +187,8 @@ def outlier_table(stored: dict, score: str = "latent") -> pd.DataFrame:
     ``score`` (``"latent"``: −IAS), with the spread of the runs' bootstrap intervals."""
     check_instance(stored, dict, "stored")
     reference = read_reference("seed002_table_9_3")["table"]["asas"]
+    scores = set.intersection(*(set(row["summary"]) - {"diverged"} for row in stored["metrics"]["rows"]))
+    check_choice(score, tuple(sorted(scores)), "score")
     rows = {}
     for row in stored["metrics"]["rows"]:
         summary = row["summary"][score]
@@ -200,20 +203,24 @@ def outlier_table(stored: dict, score: str = "latent") -> pd.DataFrame:
     return pd.DataFrame(rows).T
 
 
-def comparison_table(stored: dict) -> pd.DataFrame:
-    """A stored Table 9.4 plan beside the thesis's ASAS column: every detector's scores (%, mean ± std over its
-    converged runs) with the thesis's row where it has one."""
+def comparison_table(stored: dict, with_thesis: bool = True) -> pd.DataFrame:
+    """A stored plan's rows, every score of every detector (AUROC and AUPRC in %, mean ± std over its converged runs),
+    with (``with_thesis``) Table 9.4's ASAS column below them."""
     check_instance(stored, dict, "stored")
+    check_instance(with_thesis, bool, "with_thesis")
     reference = read_reference("seed002_table_9_3")["table"]["minority_outlier"]
     rows = {}
     for row in stored["metrics"]["rows"]:
+        if len(row["summary"]) == 1:  # every run diverged: only the list of their seeds
+            rows[row["title"]] = {"AUROC (ours)": "every run diverged", "AUPRC (ours)": "", "runs": 0,
+                                  "diverged": len(row["summary"]["diverged"])}
         for score, summary in row["summary"].items():
             if score == "diverged":
                 continue
             label = row["title"] if len(row["summary"]) == 2 else f"{row['title']}, {score} score"
             rows[label] = {"AUROC (ours)": _cell(summary["auroc"]), "AUPRC (ours)": _cell(summary["auprc"]),
                            "runs": summary["auroc"][2], "diverged": len(row["summary"]["diverged"])}
-    for method, entry in reference.items():
+    for method, entry in reference.items() if with_thesis else ():
         rows[f"{method} (Table 9.4)"] = {"AUROC (ours)": "", "AUPRC (ours)": "", "runs": "4" if method == "LC-VaDE" else "3",
                                          "AUROC (thesis)": f"{entry['asas_auroc']:.2f} ± {entry['asas_auroc_std']:.2f}",
                                          "AUPRC (thesis)": f"{entry['asas_auprc']:.2f} ± {entry['asas_auprc_std']:.2f}"}
@@ -237,6 +244,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.amp or args.compile or args.steps:
         parser.error("--amp, --compile and --steps are not used by these plans (epochs set their length)")
+    if args.epochs is not None and args.epochs < 1:
+        parser.error(f"--epochs must be a positive integer, got {args.epochs}")
     plan = PLANS[args.plan]
     rows = tuple(replace(row, seeds=tuple(args.seeds or row.seeds),
                          config=replace(row.config, epochs=args.epochs or row.config.epochs,

@@ -639,6 +639,14 @@ Allowed inputs:
 - gi_core.data.light_curve_folding.outlier_split labels:size: any number of stars may be selected
 - gi_core.data.light_curve_folding.outlier_split outlier:zero: class 0 is the first class
 - gi_core.data.light_curve_folding.outlier_split seed:zero: 0 is a valid seed
+- gi_core.experiments.light_curve_runs.run_name seed:zero: 0 is a seed
+- gi_core.experiments.light_curve_runs.split_curves seed:zero: 0 is a seed
+- gi_core.experiments.light_curve_runs.score_metrics seed:zero: 0 is a seed
+- gi_core.experiments.light_curve_runs.train_run seed:zero: 0 is a seed
+- gi_core.experiments.light_curves.Row title:unknown: free text: any string is a valid title, stem or description (check_file_stem checks a stem when it is written)
+- gi_core.experiments.light_curves.Plan result:unknown: free text: any string is a valid title, stem or description (check_file_stem checks a stem when it is written)
+- gi_core.experiments.light_curves.Plan description:unknown: free text: any string is a valid title, stem or description (check_file_stem checks a stem when it is written)
+- gi_core.experiments.light_curves.trained_model seed:zero: 0 is a seed
 """
 
 from __future__ import annotations
@@ -646,12 +654,13 @@ from __future__ import annotations
 import pytest
 
 from tests.fuzz import (cases_anomaly, cases_data, cases_experiments, cases_infra, cases_lc_maths, cases_lc_models,
-                         cases_light_curve_data, cases_maths, cases_metrics, cases_mpcc, cases_nets_models,
-                         cases_trainer, cases_vade)
+                         cases_light_curve_data, cases_light_curve_experiments, cases_maths, cases_metrics, cases_mpcc,
+                         cases_nets_models, cases_trainer, cases_vade)
 from tests.fuzz.harness import judge, mutants, public_callables
 
 AREAS = (cases_maths, cases_nets_models, cases_metrics, cases_data, cases_experiments, cases_trainer, cases_infra,
-         cases_mpcc, cases_vade, cases_lc_maths, cases_anomaly, cases_lc_models, cases_light_curve_data)
+         cases_mpcc, cases_vade, cases_lc_maths, cases_anomaly, cases_lc_models, cases_light_curve_data,
+         cases_light_curve_experiments)
 CASES = [case for area in AREAS for case in area.CASES]
 EXEMPT = {name: reason for area in AREAS for name, reason in area.EXEMPT.items()}
 
