@@ -20,6 +20,7 @@ import json
 import os
 import re
 import tarfile
+import warnings
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -44,7 +45,12 @@ ASAS_SHA256 = {
     "archive": "6c66c4435b03576a3b20416fac9b7b9453d2a9189e1af745733816a0715e08fd",
     "classes": "572f628cccf3ce529326c085034ed310c79503fba3a9ac2447e2959ae540d85f",
 }
-"""SHA-256 of the shared ASAS files (their MD5s, in ``shared/data/MD5SUMS``: 02c65e90… and 31585232…)."""
+"""SHA-256 of the shared ASAS files."""
+ASAS_MD5 = {"archive": "02c65e90d23999ec1c59ad56a78de477", "classes": "315852323c6594611f75d786ac651260"}
+"""Their MD5s (as in ``shared/data/MD5SUMS``), which torchvision's download checks."""
+ASAS_URL = ("https://raw.githubusercontent.com/cesium-ml/cesium-data/2ad85e77b6c1fea00124e055cedbc45181e9f6ba/"
+            "asas_training")
+"""Where the files come from: cesium-data's ``asas_training/`` at the commit the shared copy was taken from."""
 ASAS_CITATION = ("J. W. Richards et al., Construction of a Calibrated Probabilistic Classification Catalog: "
                  "Application to 50k Variable Sources in the All-Sky Automated Survey, ApJS 203(2):32, 2012; "
                  "ASAS: G. Pojmanski, Acta Astronomica 52, 2002")
@@ -179,8 +185,9 @@ def read_asas_archive(archive: str | os.PathLike, classes_file: str | os.PathLik
     for name, digest in (("archive_sha256", archive_sha256), ("classes_sha256", classes_sha256)):
         if digest is not None and not (isinstance(digest, str) and re.fullmatch(r"[0-9a-f]{64}", digest)):
             raise ValueError(f"{name} must be a SHA-256 hex digest (64 lower-case hex digits) or None, got {digest!r}")
-    restore = (f"copy {ASAS_FOLDER} again from the shared data folder (shared/data/README.md, section 'Light "
-               f"curves', names its source) and point {DATA_ROOT_ENV} at the folder above light_curves/")
+    restore = (f"load_asas('full') downloads it where the network allows ({ASAS_URL}); otherwise copy "
+               f"{ASAS_FOLDER} from the shared data folder (shared/data/README.md, section 'Light curves') and "
+               f"point {DATA_ROOT_ENV} at the folder above light_curves/")
     for path, expected in ((archive, archive_sha256), (classes_file, classes_sha256)):
         if not path.is_file():
             raise DatasetUnavailableError(f"ASAS light curves are not available: missing file {path}; {restore}")
@@ -211,13 +218,33 @@ def read_asas_archive(archive: str | os.PathLike, classes_file: str | os.PathLik
                          f"ASAS training set {archive.name}", ASAS_CITATION)
 
 
-def load_asas(source: str | None = None, root: str | os.PathLike | None = None) -> LightCurveSet:
+def fetch_asas(folder: str | os.PathLike) -> None:
+    """Download the ASAS files that ``folder`` lacks from their public source (:data:`ASAS_URL`), each checked
+    against its MD5 by ``torchvision.datasets.utils.download_url`` (and against its SHA-256 when it is read)."""
+    folder = check_path(folder, "folder")
+    from torchvision.datasets.utils import download_url
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for key, name in ASAS_FILES.items():
+        if not (folder / name).is_file():
+            download_url(f"{ASAS_URL}/{name}", str(folder), name, ASAS_MD5[key])
+
+
+def load_asas(source: str | None = None, root: str | os.PathLike | None = None,
+              download: bool = True) -> LightCurveSet:
     """The five-class ASAS light curves: ``source="quick"`` the shipped subset with its periods (checksum
     verified), ``"full"`` all of them from ``<data root>/light_curves/ASAS`` (``root``, else ``GI_DATA_ROOT``),
-    without periods; ``None`` follows the profile (``GI_PROFILE``)."""
+    without periods, fetched there first when missing and ``download`` (:func:`fetch_asas`; on Colab, for
+    example); ``None`` follows the profile (``GI_PROFILE``)."""
     source = current_profile() if source is None else source
     check_choice(source, SOURCES, "source")
+    check_instance(download, bool, "download")
     folder = data_root(root) / ASAS_FOLDER
+    if source == "full" and download and not all((folder / name).is_file() for name in ASAS_FILES.values()):
+        try:
+            fetch_asas(folder)
+        except (OSError, RuntimeError) as error:  # offline: read_asas_archive names the missing file below
+            warnings.warn(f"could not download the ASAS light curves into {folder}: {error}", stacklevel=2)
     if source == "full":
         return read_asas_archive(folder / ASAS_FILES["archive"], folder / ASAS_FILES["classes"], FIVE_CLASSES,
                                  ASAS_SHA256["archive"], ASAS_SHA256["classes"])

@@ -166,3 +166,34 @@ def test_pad_light_curves_pads_with_time_0_value_0_error_1():
     assert pad_light_curves([a, b]).time.shape == (2, 2)
     with pytest.raises(ValueError, match="shorter than the longest curve"):
         pad_light_curves([a, b], length=1)
+
+
+@pytest.mark.skipif(not ASAS.exists(), reason="../shared/data not present")
+def test_load_asas_downloads_missing_files_with_their_md5_and_says_so_when_it_cannot(tmp_path, monkeypatch):
+    import shutil
+
+    import torchvision.datasets.utils as tv_utils
+
+    calls = []
+
+    def fake_download(url, root, filename, md5):  # a copy of the shared file stands in for the network
+        calls.append((url, filename, md5))
+        shutil.copy(ASAS / filename, Path(root) / filename)
+
+    monkeypatch.setattr(tv_utils, "download_url", fake_download)
+    full = load_asas("full", tmp_path)
+    assert np.bincount(full.labels).tolist() == [89, 68, 27, 86, 68]
+    assert [c[1] for c in calls] == ["asas_training_set.tar.gz", "asas_training_set_classes.dat"]
+    assert calls[0][0] == f"{lc.ASAS_URL}/asas_training_set.tar.gz" and calls[0][2] == lc.ASAS_MD5["archive"]
+    load_asas("full", tmp_path)  # present now: nothing fetched again
+    assert len(calls) == 2
+
+    def offline(url, root, filename, md5):
+        raise OSError("no network")
+
+    monkeypatch.setattr(tv_utils, "download_url", offline)
+    with pytest.warns(UserWarning, match="could not download the ASAS light curves.*no network"):
+        with pytest.raises(DatasetUnavailableError, match="missing file"):
+            load_asas("full", tmp_path / "empty")
+    with pytest.raises(DatasetUnavailableError, match="missing file"):
+        load_asas("full", tmp_path / "empty", download=False)

@@ -66,6 +66,14 @@ def set_fields() -> dict:
             "periods": toy.periods, "source": "toy", "citation": "none"}
 
 
+
+def present_asas():
+    """A folder holding both ASAS files (empty stand-ins: fetch_asas only fetches missing files)."""
+    folder = scratch("asas_present")
+    for name in ("asas_training_set.tar.gz", "asas_training_set_classes.dat"):
+        (folder / name).touch()
+    return folder
+
 CASES: list[Case] = [
     # reading
     Case(D + "light_curves.LightCurveSet", set_fields,
@@ -78,7 +86,8 @@ CASES: list[Case] = [
          allow={"name:unknown": LABEL}),
     Case(D + "light_curves.read_light_curve_csv", lambda: {"path": csv_file()}),
     Case(D + "light_curves.read_asas_archive", archive),
-    Case(D + "light_curves.load_asas", lambda: {"source": "quick", "root": scratch("data")}),
+    Case(D + "light_curves.load_asas", lambda: {"source": "quick", "root": scratch("data"), "download": False}),
+    Case(D + "light_curves.fetch_asas", lambda: {"folder": present_asas()}),
     Case(D + "light_curves.read_quick_subset", lambda: {"path": QUICK_DATA_DIR / QUICK_FILE}),
     Case(D + "light_curves.pad_light_curves", lambda: {"curves": [curve(5), curve(3)], "length": 6}),
     Case(D + "light_curves.write_quick_subset", lambda: {"path": scratch() / "s.npz", "curve_set": curve_set(),
