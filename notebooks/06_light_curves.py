@@ -129,14 +129,16 @@ print(f"{len(raw.curves)} stars; observations per star: median {lengths.median()
 # %% [markdown]
 # ### Periods are not given
 #
-# The catalogue of {cite:t}`richards2012asas` gives classes but no periods, so the chapter
-# estimates them, as a survey pipeline would, with a Lomb–Scargle periodogram
+# The archive's class list gives classes but no periods, so the chapter estimates them, as a
+# survey pipeline would, with a Lomb–Scargle periodogram
 # {cite}`lomb1976,scargle1982,vanderplas2018lomb` from astropy {cite}`astropy2022`. Two traps
 # are specific to this data. An eclipsing binary has two minima per orbit; a one-harmonic
 # periodogram fits a single sinusoid to it and finds *half* the orbital period. A ground-based
 # telescope observes at night, once a day, which puts aliases at $f \pm 1\,\mathrm{d}^{-1}$ of
-# every true frequency $f$. The estimator therefore compares each peak's candidates — the peak,
-# twice its period, and its one-day aliases — by the fit of a multi-harmonic model.
+# every true frequency $f$. The estimator therefore scores the periodogram's highest peaks and
+# their daily aliases by the fit of a two-harmonic model and, when the folded shape is that of
+# an eclipse (symmetric, with dips sharper than the maxima), doubles the winner's period when
+# the fold shows one dip per cycle or a richer model fits the doubled fold clearly better.
 #
 # Folding maps each time to a phase in $[0, 1)$ (Eq. 9.1),
 #

@@ -56,8 +56,8 @@ ECLIPSING = ("Beta_Persei", "W_Ursae_Maj")
 PERIODS_FILE = "asas_periods_{source}.json"
 TENSORS = ("phase", "value", "error", "mask", "features", "labels")
 ENERGY_EPS = 1e-4
-"""The energy GMM's stabiliser: ``eps * I`` added to every component covariance (Zong et al.'s code uses 1e-12, which
-leaves the covariances of 12-dimensional codes of a few hundred curves singular)."""
+"""The energy GMM's stabiliser: ``eps * I`` added to every component covariance, so that a component that collapses
+onto a few of a few hundred 14-dimensional codes stays invertible (a singular one stops the run)."""
 
 
 @dataclass(frozen=True)
