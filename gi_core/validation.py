@@ -359,3 +359,13 @@ def check_labels(y: Tensor, n: int, name: str) -> None:
         raise TypeError(f"{name} must be a torch.Tensor of integer labels, got {type(y).__name__}")
     if y.dim() != 1 or y.shape[0] != n or y.is_floating_point():
         raise ValueError(f"{name} must be integer labels of shape ({n},), got {tuple(y.shape)} {y.dtype}")
+
+
+def check_class_indices(y: Tensor, n: int, num_classes: int, name: str = "labels") -> None:
+    """Raise unless ``y`` holds ``n`` int64 class indices in ``0..num_classes-1``, shape ``(n,)``."""
+    check_labels(y, n, name)
+    if y.dtype != torch.long:
+        raise TypeError(f"{name} must be int64 class indices, got {y.dtype}")
+    if int(y.min()) < 0 or int(y.max()) >= num_classes:
+        raise ValueError(f"{name} must lie in 0..{num_classes - 1}, got {int(y.min())}..{int(y.max())}")
+

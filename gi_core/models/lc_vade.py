@@ -31,23 +31,13 @@ from gi_core.maths.gaussians import inverse_soft_clamp_log_var, reparameterize, 
 from gi_core.maths.lc_vade_objective import (class_log_posterior, information_anomaly_score, lc_vade_bound_terms,
                                              supervised_cross_entropy)
 from gi_core.maths.likelihoods import expected_gaussian_log_likelihood
-from gi_core.nets.autoencoder import latent_dim_of
-from gi_core.nets.light_curve_resnets import InducingPointDecoder, LightCurveEncoder, check_curves
+from gi_core.nets.light_curve_resnets import (InducingPointDecoder, LightCurveEncoder, check_curve_networks,
+                                             check_curves, check_features)
 from gi_core.nets.priors import GaussianMixturePrior
-from gi_core.validation import (check_batch, check_generator, check_labels, check_module, check_positive_int,
-                                check_real)
+from gi_core.validation import check_batch, check_class_indices, check_generator, check_positive_int, check_real
 
 LOG_VAR_BOUNDS = (-10.0, 5.0)
 """The soft-clamp bounds of every prior log-variance (the mixture's and the features')."""
-
-
-def _check_class_labels(labels: Tensor, n: int, num_classes: int) -> None:
-    """Raise unless ``labels`` are ``n`` int64 class indices in ``0..num_classes-1``."""
-    check_labels(labels, n, "labels")
-    if labels.dtype != torch.long:
-        raise TypeError(f"labels must be int64 class indices, got {labels.dtype}")
-    if int(labels.min()) < 0 or int(labels.max()) >= num_classes:
-        raise ValueError(f"labels must lie in 0..{num_classes - 1}, got {int(labels.min())}..{int(labels.max())}")
 
 
 def _class_moments(values: Tensor, labels: Tensor, num_classes: int) -> tuple[Tensor, Tensor]:
@@ -72,11 +62,7 @@ class LCVaDE(nn.Module):
     def __init__(self, encoder: nn.Module, decoder: nn.Module, num_classes: int, feature_dim: int = 3,
                  supervised_weight: float = 1.0) -> None:
         super().__init__()
-        check_module(decoder, "decoder")
-        self.latent_dim = latent_dim_of(encoder)
-        if getattr(decoder, "latent_dim", None) != self.latent_dim:
-            raise ValueError(f"decoder must have a latent_dim equal to the encoder's latent size {self.latent_dim}, "
-                             f"got {getattr(decoder, 'latent_dim', None)!r}")
+        self.latent_dim = check_curve_networks(encoder, decoder)
         self.num_classes = check_positive_int(num_classes, "num_classes", minimum=2)
         self.feature_dim = check_positive_int(feature_dim, "feature_dim")
         self.supervised_weight = check_real(supervised_weight, "supervised_weight", minimum=0.0)
@@ -97,11 +83,6 @@ class LCVaDE(nn.Module):
         :math:`p(y)`)."""
         return {"loss": [p for p in self.parameters() if p.requires_grad]}
 
-    def _check_features(self, features: Tensor, n: int) -> None:
-        check_batch(features, "features", (self.feature_dim,), like=self)
-        if features.shape[0] != n:
-            raise ValueError(f"features must have one row per curve ({n}), got {tuple(features.shape)}")
-
     def _log_gamma(self, z: Tensor, features: Tensor) -> Tensor:
         return class_log_posterior(z, features, self.prior.means, self.prior.log_vars, self.feature_means,
                                    self.feature_log_vars, self.prior.log_weights)
@@ -112,7 +93,7 @@ class LCVaDE(nn.Module):
         :func:`~gi_core.maths.lc_vade_objective.lc_vade_bound_terms` (``"elbo"`` and its parts, each ``(B,)``),
         ``"log_likelihood"`` (Eq. 9.7) and ``"log_gamma"`` :math:`\log q(y|z,f)` ``(B, K)``."""
         check_curves(phase, value, error, mask, self)
-        self._check_features(features, phase.shape[0])
+        check_features(features, phase.shape[0], self.feature_dim, self)
         check_generator(generator, "generator")
         mean, log_var = self.encoder(phase, value, error, mask)
         z = reparameterize(mean, log_var, generator=generator)
@@ -129,7 +110,7 @@ class LCVaDE(nn.Module):
         means of ``"neg_log_likelihood"``, ``"supervised"`` (the cross-entropy) and of the bound's other parts are
         logged."""
         t = self.terms(phase, value, error, mask, features)
-        _check_class_labels(labels, phase.shape[0], self.num_classes)
+        check_class_indices(labels, phase.shape[0], self.num_classes)
         supervised = supervised_cross_entropy(t["log_gamma"], labels)
         logged = {name: term.mean() for name, term in t.items()
                   if name not in ("elbo", "log_likelihood", "log_gamma") and term.dim() == 1}
@@ -148,7 +129,7 @@ class LCVaDE(nn.Module):
                             features: Tensor) -> Tensor:
         r""":math:`q(y|z{=}\tilde\mu, f)` ``(B, K)`` at the encoder mean."""
         mean, _ = self.encode(phase, value, error, mask)
-        self._check_features(features, phase.shape[0])
+        check_features(features, phase.shape[0], self.feature_dim, self)
         return torch.exp(self._log_gamma(mean, features))
 
     @torch.no_grad()
@@ -160,7 +141,7 @@ class LCVaDE(nn.Module):
 
         High means normal: :math:`-\mathrm{IAS}` is the outlier score."""
         mean, log_var = self.encode(phase, value, error, mask)
-        self._check_features(features, phase.shape[0])
+        check_features(features, phase.shape[0], self.feature_dim, self)
         return information_anomaly_score(mean, log_var, self._log_gamma(mean, features), self.prior.means,
                                          self.prior.log_vars)
 
@@ -182,8 +163,8 @@ class LCVaDE(nn.Module):
         :math:`p(f|y)` to those of the features (the maximum-likelihood class Gaussians; VaDE's initialisation
         from fitted codes with the labels known); :math:`p(y)` stays uniform. Every class must appear."""
         codes, _ = self.encode(phase, value, error, mask)
-        self._check_features(features, phase.shape[0])
-        _check_class_labels(labels, phase.shape[0], self.num_classes)
+        check_features(features, phase.shape[0], self.feature_dim, self)
+        check_class_indices(labels, phase.shape[0], self.num_classes)
         z_means, z_vars = _class_moments(codes, labels, self.num_classes)
         self.prior.set_mixture(torch.ones(self.num_classes, dtype=codes.dtype), z_means, z_vars)
         f_means, f_vars = _class_moments(features, labels, self.num_classes)

@@ -22,10 +22,9 @@ from torch import Tensor, nn
 from gi_core.maths.gaussians import diag_gaussian_log_prob, kl_diag_gaussian_std_normal, reparameterize
 from gi_core.maths.lc_vade_objective import supervised_cross_entropy
 from gi_core.maths.likelihoods import expected_gaussian_log_likelihood
-from gi_core.nets.autoencoder import latent_dim_of
-from gi_core.nets.light_curve_resnets import InducingPointDecoder, LightCurveEncoder, check_curves
-from gi_core.validation import (check_batch, check_generator, check_labels, check_module, check_positive_int,
-                                check_real)
+from gi_core.nets.light_curve_resnets import (InducingPointDecoder, LightCurveEncoder, check_curve_networks,
+                                             check_curves, check_features)
+from gi_core.validation import check_batch, check_class_indices, check_generator, check_positive_int, check_real
 
 
 class LightCurveVAE(nn.Module):
@@ -35,11 +34,7 @@ class LightCurveVAE(nn.Module):
     def __init__(self, encoder: nn.Module, decoder: nn.Module, num_classes: int, feature_dim: int = 3,
                  supervised_weight: float = 1.0) -> None:
         super().__init__()
-        check_module(decoder, "decoder")
-        self.latent_dim = latent_dim_of(encoder)
-        if getattr(decoder, "latent_dim", None) != self.latent_dim:
-            raise ValueError(f"decoder must have a latent_dim equal to the encoder's latent size {self.latent_dim}, "
-                             f"got {getattr(decoder, 'latent_dim', None)!r}")
+        self.latent_dim = check_curve_networks(encoder, decoder)
         self.num_classes = check_positive_int(num_classes, "num_classes", minimum=2)
         self.feature_dim = check_positive_int(feature_dim, "feature_dim")
         self.supervised_weight = check_real(supervised_weight, "supervised_weight", minimum=0.0)
@@ -51,26 +46,13 @@ class LightCurveVAE(nn.Module):
         """``"loss"``: every parameter (encoder, decoder, classifier)."""
         return {"loss": list(self.parameters())}
 
-    def _check_features(self, features: Tensor, n: int) -> None:
-        check_batch(features, "features", (self.feature_dim,), like=self)
-        if features.shape[0] != n:
-            raise ValueError(f"features must have one row per curve ({n}), got {tuple(features.shape)}")
-
-    def _check_labels(self, labels: Tensor, n: int) -> None:
-        check_labels(labels, n, "labels")
-        if labels.dtype != torch.long:
-            raise TypeError(f"labels must be int64 class indices, got {labels.dtype}")
-        if int(labels.min()) < 0 or int(labels.max()) >= self.num_classes:
-            raise ValueError(f"labels must lie in 0..{self.num_classes - 1}, got "
-                             f"{int(labels.min())}..{int(labels.max())}")
-
     def terms(self, phase: Tensor, value: Tensor, error: Tensor, mask: Tensor, features: Tensor,
               generator: torch.Generator | None = None) -> dict[str, Tensor]:
         r"""Per-curve terms for one draw :math:`z\sim q(z|x,t)`: ``"log_likelihood"`` (Eq. 9.7), ``"kl"`` (to
         :math:`\mathcal N(0,I)`), ``"elbo"`` (their difference), each ``(B,)``, and ``"log_probs"``
         :math:`\log q(y|z)` ``(B, K)``."""
         check_curves(phase, value, error, mask, self)
-        self._check_features(features, phase.shape[0])
+        check_features(features, phase.shape[0], self.feature_dim, self)
         check_generator(generator, "generator")
         mean, log_var = self.encoder(phase, value, error, mask)
         z = reparameterize(mean, log_var, generator=generator)
@@ -84,7 +66,7 @@ class LightCurveVAE(nn.Module):
         r"""The batch mean of :math:`-\mathrm{ELBO}_b - w\log q(y_b|z_b)` as ``"loss"``, with the batch means of
         ``"neg_log_likelihood"``, ``"kl"`` and ``"supervised"`` logged."""
         t = self.terms(phase, value, error, mask, features)
-        self._check_labels(labels, phase.shape[0])
+        check_class_indices(labels, phase.shape[0], self.num_classes)
         supervised = supervised_cross_entropy(t["log_probs"], labels)
         return {"loss": (-t["elbo"] + self.supervised_weight * supervised).mean(),
                 "neg_log_likelihood": -t["log_likelihood"].mean(), "kl": t["kl"].mean(),
@@ -101,14 +83,14 @@ class LightCurveVAE(nn.Module):
                             features: Tensor) -> Tensor:
         r"""The classifier's :math:`q(y|z{=}\tilde\mu)` ``(B, K)`` at the encoder mean (``features`` unused)."""
         mean, _ = self.encode(phase, value, error, mask)
-        self._check_features(features, phase.shape[0])
+        check_features(features, phase.shape[0], self.feature_dim, self)
         return torch.softmax(self.classifier(mean), dim=-1)
 
     @torch.no_grad()
     def anomaly_score(self, phase: Tensor, value: Tensor, error: Tensor, mask: Tensor, features: Tensor) -> Tensor:
         r""":math:`\log\mathcal N(\tilde\mu;0,I)` ``(B,)`` (high means normal; ``features`` unused)."""
         mean, _ = self.encode(phase, value, error, mask)
-        self._check_features(features, phase.shape[0])
+        check_features(features, phase.shape[0], self.feature_dim, self)
         zero = torch.zeros_like(mean)
         return diag_gaussian_log_prob(mean, zero, zero)
 

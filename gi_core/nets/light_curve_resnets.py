@@ -32,6 +32,7 @@ from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from gi_core.maths.gaussian_process import KERNELS, gp_posterior, inducing_times
+from gi_core.nets.autoencoder import latent_dim_of
 from gi_core.nets.encoders import GaussianHead
 from gi_core.nets.interpolation_prediction import InterpolationBlock, check_mask, check_observed
 from gi_core.validation import check_batch, check_choice, check_module, check_positive_int
@@ -108,6 +109,25 @@ def check_curves(phase: Tensor, value: Tensor, error: Tensor, mask: Tensor, like
     check_mask(mask, tuple(phase.shape))
     for name, t in (("phase", phase), ("value", value), ("error", error)):
         check_observed(t, name, mask)
+
+
+def check_curve_networks(encoder: nn.Module, decoder: nn.Module) -> int:
+    """The latent size of a light-curve ``encoder`` (``(phase, value, error, mask) -> (mean, log_var)``) after
+    checking that ``decoder`` (``(z, phase) -> (mean, var)``) has the same ``latent_dim``."""
+    check_module(decoder, "decoder")
+    latent_dim = latent_dim_of(encoder)
+    if getattr(decoder, "latent_dim", None) != latent_dim:
+        raise ValueError(f"decoder must have a latent_dim equal to the encoder's latent size {latent_dim}, "
+                         f"got {getattr(decoder, 'latent_dim', None)!r}")
+    return latent_dim
+
+
+def check_features(features: Tensor, n: int, feature_dim: int, like: nn.Module) -> None:
+    """Raise unless ``features`` is ``(n, feature_dim)`` in ``like``'s dtype and device, finite."""
+    check_module(like, "like")
+    check_batch(features, "features", (feature_dim,), like=like)
+    if features.shape[0] != n:
+        raise ValueError(f"features must have one row per curve ({n}), got {tuple(features.shape)}")
 
 
 class LightCurveEncoder(nn.Module):

@@ -165,6 +165,10 @@ CASES: list[Case] = [
     Case("gi_core.validation.check_device", lambda: {"value": "cpu", "name": "value"}, skip={"name": LABEL}),
     Case("gi_core.validation.check_labels", lambda: {"y": torch.tensor([0, 1, 2]), "n": 3, "name": "y"},
          skip={"name": LABEL, "n": "the number of examples the caller counted; a mismatch is reported as the labels'"}),
+    Case("gi_core.validation.check_class_indices",
+         lambda: {"y": torch.tensor([0, 2, 1]), "n": 3, "num_classes": 3, "name": "y"},
+         skip={"name": LABEL, "n": "the number of examples the caller counted; a mismatch is reported as the labels'",
+               "num_classes": "the model's own class count; a label beyond it is reported as the labels'"}),
 ]
 EXEMPT: dict[str, str] = {
     "gi_core.results.ResultFileError": "an exception class: gi_core raises it with its message",
