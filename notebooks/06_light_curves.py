@@ -649,7 +649,7 @@ assert all(r["config"]["outlier"] == "Beta_Persei"
 
 # %% [markdown]
 # On Beta Persei, LC-VaDE's latent score (52.7 %) is above the unimodal VAE's (23.8 %), the
-# ordering of Table 9.4, but both are far below the thesis's rows, and the energy GMM (66.9 %)
+# ordering of Table 9.4, but both are far below the thesis's rows, and the energy GMM (66.8 %)
 # is below its thesis row (94.39 %); none of its runs diverged with the $10^{-4}I$ stabiliser.
 # Both VAEs' reconstruction errors (90.2 % for LC-VaDE, 91.4 % for the unimodal one) beat their
 # latent scores, and the plain isolation forest on nine light-curve statistics beats them all
@@ -719,7 +719,7 @@ display(light_curves.comparison_table(stored_ablations, with_thesis=False))
 # None of the ablations moves the latent score out of the runs' spread: the periodic kernel
 # (39.6 %), half periods for the eclipsing classes (51.9 %), no supervision (39.7 %) and three
 # times longer training (51.2 %, two seeds) all stay near the baseline's 52.7 ± 10.2 %. Longer
-# training improves the reconstruction error (95.8 %), not the IAS, so the number of epochs is
+# training improves the reconstruction error (95.7 %), not the IAS, so the number of epochs is
 # not what separates these runs from the thesis's. What remains unmeasured is the data: the
 # thesis's ASAS sample was larger (its smallest class was the Cepheids, which are the largest
 # class here), with more training curves per class and larger test sets, and its exact
