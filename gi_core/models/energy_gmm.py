@@ -36,19 +36,11 @@ from torch import Tensor, nn
 from gi_core.batching import eval_mode
 from gi_core.maths.energy_gmm import covariance_penalty, mixture_statistics, sample_energy
 from gi_core.maths.likelihoods import expected_gaussian_log_likelihood
-from gi_core.nets.autoencoder import latent_dim_of
-from gi_core.nets.light_curve_resnets import InducingPointDecoder, LightCurveEncoder, check_curves
-from gi_core.validation import check_module, check_positive_int, check_real, check_same_shape
+from gi_core.nets.light_curve_resnets import InducingPointDecoder, LightCurveEncoder, check_curve_networks, check_curves
+from gi_core.validation import check_positive_int, check_real
 
 RECONSTRUCTION_FEATURES = ("nll_per_point", "relative_squared_error")
 """The reconstruction features appended to the encoder mean, in order."""
-
-
-def _check_light_curves(phase: Tensor, value: Tensor, error: Tensor, mask: Tensor, like: nn.Module) -> None:
-    """The chapter's batch convention (:func:`~gi_core.nets.light_curve_resnets.check_curves`), after one shape check
-    that names every argument (a mismatch is then reported with the argument that caused it)."""
-    check_same_shape(phase=phase, value=value, error=error, mask=mask)
-    check_curves(phase, value, error, mask, like)
 
 
 class EnergyGMM(nn.Module):
@@ -62,8 +54,7 @@ class EnergyGMM(nn.Module):
                  lambda_energy: float = 0.1, lambda_covariance: float = 0.005, dropout: float = 0.5,
                  eps: float = 1e-6) -> None:
         super().__init__()
-        check_module(decoder, "decoder")
-        self.latent_dim = latent_dim_of(encoder, getattr(decoder, "latent_dim", None))
+        self.latent_dim = check_curve_networks(encoder, decoder)
         self.num_components = check_positive_int(num_components, "num_components")
         check_positive_int(hidden, "hidden")
         self.lambda_energy = check_real(lambda_energy, "lambda_energy", minimum=0.0)
@@ -91,7 +82,7 @@ class EnergyGMM(nn.Module):
         r"""The compression network on a batch of curves ``(B, T)``: ``"code"`` :math:`[z_c, z_r]` ``(B, J+2)`` (the
         encoder mean, then :data:`RECONSTRUCTION_FEATURES`) and ``"log_likelihood"`` (Eq. 9.7 at :math:`z_c`,
         summed over the observed points) ``(B,)``; padded entries change neither."""
-        _check_light_curves(phase, value, error, mask, self)
+        check_curves(phase, value, error, mask, self)
         z_c, _ = self.encoder(phase, value, error, mask)
         fit_mean, fit_var = self.decoder(z_c, phase)
         log_likelihood = expected_gaussian_log_likelihood(value, error, fit_mean, fit_var, mask)
@@ -119,7 +110,7 @@ class EnergyGMM(nn.Module):
 
     def _codes_and_memberships(self, phase: Tensor, value: Tensor, error: Tensor, mask: Tensor,
                                batch_size: int) -> tuple[Tensor, Tensor]:
-        _check_light_curves(phase, value, error, mask, self)
+        check_curves(phase, value, error, mask, self)
         check_positive_int(batch_size, "batch_size")
         codes, gammas = [], []
         with eval_mode(self):

@@ -31,10 +31,10 @@ from gi_core.maths.gaussians import inverse_soft_clamp_log_var, reparameterize, 
 from gi_core.maths.lc_vade_objective import (class_log_posterior, information_anomaly_score, lc_vade_bound_terms,
                                              supervised_cross_entropy)
 from gi_core.maths.likelihoods import expected_gaussian_log_likelihood
-from gi_core.nets.light_curve_resnets import (InducingPointDecoder, LightCurveEncoder, check_curve_networks,
+from gi_core.nets.light_curve_resnets import (InducingPointDecoder, LightCurveAutoencoder, LightCurveEncoder,
                                              check_curves, check_features)
 from gi_core.nets.priors import GaussianMixturePrior
-from gi_core.validation import check_batch, check_class_indices, check_generator, check_positive_int, check_real
+from gi_core.validation import check_class_indices, check_generator, check_positive_int, check_real
 
 LOG_VAR_BOUNDS = (-10.0, 5.0)
 """The soft-clamp bounds of every prior log-variance (the mixture's and the features')."""
@@ -54,19 +54,16 @@ def _class_moments(values: Tensor, labels: Tensor, num_classes: int) -> tuple[Te
     return means, variances.clamp(1.01 * low, 0.99 * high)
 
 
-class LCVaDE(nn.Module):
+class LCVaDE(LightCurveAutoencoder):
     r"""LC-VaDE-S: ``encoder`` (``(phase, value, error, mask) -> (mean, log_var)``), ``decoder``
     (``(z, phase) -> (mean, var)``, with a ``latent_dim``), ``num_classes`` K, ``feature_dim`` (3) and
     ``supervised_weight`` (the weight of :math:`h(y,\tilde y)` in Eq. 9.8, 1 by default; 0 is plain LC-VaDE)."""
 
     def __init__(self, encoder: nn.Module, decoder: nn.Module, num_classes: int, feature_dim: int = 3,
                  supervised_weight: float = 1.0) -> None:
-        super().__init__()
-        self.latent_dim = check_curve_networks(encoder, decoder)
+        super().__init__(encoder, decoder, feature_dim)
         self.num_classes = check_positive_int(num_classes, "num_classes", minimum=2)
-        self.feature_dim = check_positive_int(feature_dim, "feature_dim")
         self.supervised_weight = check_real(supervised_weight, "supervised_weight", minimum=0.0)
-        self.encoder, self.decoder = encoder, decoder
         dtype = next(encoder.parameters(), torch.empty(0)).dtype
         self.prior = GaussianMixturePrior(num_classes, self.latent_dim, log_var_bounds=LOG_VAR_BOUNDS, dtype=dtype)
         self.prior.logits.requires_grad_(False)
@@ -119,12 +116,6 @@ class LCVaDE(nn.Module):
                 "neg_elbo": -t["elbo"].mean(), **logged}
 
     @torch.no_grad()
-    def encode(self, phase: Tensor, value: Tensor, error: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-        r"""Mean :math:`\tilde\mu` and log-variance of :math:`q(z|x,t)`, each ``(B, J)``."""
-        check_curves(phase, value, error, mask, self)
-        return self.encoder(phase, value, error, mask)
-
-    @torch.no_grad()
     def class_probabilities(self, phase: Tensor, value: Tensor, error: Tensor, mask: Tensor,
                             features: Tensor) -> Tensor:
         r""":math:`q(y|z{=}\tilde\mu, f)` ``(B, K)`` at the encoder mean."""
@@ -144,17 +135,6 @@ class LCVaDE(nn.Module):
         check_features(features, phase.shape[0], self.feature_dim, self)
         return information_anomaly_score(mean, log_var, self._log_gamma(mean, features), self.prior.means,
                                          self.prior.log_vars)
-
-    @torch.no_grad()
-    def reconstruct(self, phase: Tensor, value: Tensor, error: Tensor, mask: Tensor,
-                    query_phase: Tensor) -> tuple[Tensor, Tensor]:
-        r"""The decoder's GP mean and variance ``(B, Q)`` at ``query_phase`` ``(B, Q)`` for :math:`z=\tilde\mu`."""
-        mean, _ = self.encode(phase, value, error, mask)
-        check_batch(query_phase, "query_phase", like=self)
-        if query_phase.dim() != 2 or query_phase.shape[0] != mean.shape[0]:
-            raise ValueError(f"query_phase must have shape (N, Q) with N = {mean.shape[0]} curves, got "
-                             f"{tuple(query_phase.shape)}")
-        return self.decoder(mean, query_phase)
 
     @torch.no_grad()
     def fit_priors(self, phase: Tensor, value: Tensor, error: Tensor, mask: Tensor, features: Tensor,

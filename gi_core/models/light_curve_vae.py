@@ -22,23 +22,20 @@ from torch import Tensor, nn
 from gi_core.maths.gaussians import diag_gaussian_log_prob, kl_diag_gaussian_std_normal, reparameterize
 from gi_core.maths.lc_vade_objective import supervised_cross_entropy
 from gi_core.maths.likelihoods import expected_gaussian_log_likelihood
-from gi_core.nets.light_curve_resnets import (InducingPointDecoder, LightCurveEncoder, check_curve_networks,
+from gi_core.nets.light_curve_resnets import (InducingPointDecoder, LightCurveAutoencoder, LightCurveEncoder,
                                              check_curves, check_features)
-from gi_core.validation import check_batch, check_class_indices, check_generator, check_positive_int, check_real
+from gi_core.validation import check_class_indices, check_generator, check_positive_int, check_real
 
 
-class LightCurveVAE(nn.Module):
+class LightCurveVAE(LightCurveAutoencoder):
     r"""Encoder, decoder (as in :class:`gi_core.models.lc_vade.LCVaDE`), a linear classifier :math:`J\to K` on the code,
     and ``supervised_weight`` :math:`w` (1 by default; 0 is a plain VAE). ``feature_dim`` is only checked."""
 
     def __init__(self, encoder: nn.Module, decoder: nn.Module, num_classes: int, feature_dim: int = 3,
                  supervised_weight: float = 1.0) -> None:
-        super().__init__()
-        self.latent_dim = check_curve_networks(encoder, decoder)
+        super().__init__(encoder, decoder, feature_dim)
         self.num_classes = check_positive_int(num_classes, "num_classes", minimum=2)
-        self.feature_dim = check_positive_int(feature_dim, "feature_dim")
         self.supervised_weight = check_real(supervised_weight, "supervised_weight", minimum=0.0)
-        self.encoder, self.decoder = encoder, decoder
         dtype = next(encoder.parameters(), torch.empty(0)).dtype
         self.classifier = nn.Linear(self.latent_dim, num_classes, dtype=dtype)
 
@@ -73,12 +70,6 @@ class LightCurveVAE(nn.Module):
                 "supervised": supervised.mean(), "neg_elbo": -t["elbo"].mean()}
 
     @torch.no_grad()
-    def encode(self, phase: Tensor, value: Tensor, error: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
-        r"""Mean :math:`\tilde\mu` and log-variance of :math:`q(z|x,t)`, each ``(B, J)``."""
-        check_curves(phase, value, error, mask, self)
-        return self.encoder(phase, value, error, mask)
-
-    @torch.no_grad()
     def class_probabilities(self, phase: Tensor, value: Tensor, error: Tensor, mask: Tensor,
                             features: Tensor) -> Tensor:
         r"""The classifier's :math:`q(y|z{=}\tilde\mu)` ``(B, K)`` at the encoder mean (``features`` unused)."""
@@ -93,17 +84,6 @@ class LightCurveVAE(nn.Module):
         check_features(features, phase.shape[0], self.feature_dim, self)
         zero = torch.zeros_like(mean)
         return diag_gaussian_log_prob(mean, zero, zero)
-
-    @torch.no_grad()
-    def reconstruct(self, phase: Tensor, value: Tensor, error: Tensor, mask: Tensor,
-                    query_phase: Tensor) -> tuple[Tensor, Tensor]:
-        r"""The decoder's GP mean and variance ``(B, Q)`` at ``query_phase`` ``(B, Q)`` for :math:`z=\tilde\mu`."""
-        mean, _ = self.encode(phase, value, error, mask)
-        check_batch(query_phase, "query_phase", like=self)
-        if query_phase.dim() != 2 or query_phase.shape[0] != mean.shape[0]:
-            raise ValueError(f"query_phase must have shape (N, Q) with N = {mean.shape[0]} curves, got "
-                             f"{tuple(query_phase.shape)}")
-        return self.decoder(mean, query_phase)
 
 
 def light_curve_vae_networks(num_classes: int, rep_dim: int = 10, kernel_dim: int = 2, channels: int = 72,

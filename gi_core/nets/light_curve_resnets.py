@@ -215,3 +215,34 @@ class InducingPointDecoder(nn.Module):
         points = self.inducing_points(z)
         return gp_posterior(phase, points.times, points.means, points.variances, points.scale, points.length,
                             self.kernel)
+
+
+class LightCurveAutoencoder(nn.Module):
+    r"""What LC-VaDE and its unimodal baseline share, without a loss: the light-curve ``encoder`` :math:`q(z|x,t)`
+    (``(phase, value, error, mask) -> (mean, log_var)``), the GP ``decoder`` (``(z, phase) -> (mean, var)``, with a
+    ``latent_dim``) and the size ``feature_dim`` of the features :math:`f`; the models
+    (:mod:`gi_core.models.lc_vade`, :mod:`gi_core.models.light_curve_vae`) add their priors and losses."""
+
+    def __init__(self, encoder: nn.Module, decoder: nn.Module, feature_dim: int = 3) -> None:
+        super().__init__()
+        self.latent_dim = check_curve_networks(encoder, decoder)
+        self.feature_dim = check_positive_int(feature_dim, "feature_dim")
+        self.encoder, self.decoder = encoder, decoder
+
+    @torch.no_grad()
+    def encode(self, phase: Tensor, value: Tensor, error: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
+        r"""Mean :math:`\tilde\mu` and log-variance of :math:`q(z|x,t)`, each ``(B, J)``."""
+        check_curves(phase, value, error, mask, self)
+        return self.encoder(phase, value, error, mask)
+
+    @torch.no_grad()
+    def reconstruct(self, phase: Tensor, value: Tensor, error: Tensor, mask: Tensor,
+                    query_phase: Tensor) -> tuple[Tensor, Tensor]:
+        r"""The decoder's GP mean and variance ``(B, Q)`` at ``query_phase`` ``(B, Q)`` for :math:`z=\tilde\mu`."""
+        mean, _ = self.encode(phase, value, error, mask)
+        check_batch(query_phase, "query_phase", like=self)
+        if query_phase.dim() != 2 or query_phase.shape[0] != mean.shape[0]:
+            raise ValueError(f"query_phase must have shape (N, Q) with N = {mean.shape[0]} curves, got "
+                             f"{tuple(query_phase.shape)}")
+        return self.decoder(mean, query_phase)
+

@@ -96,6 +96,11 @@ NETS = [
     Case(P + "light_curve_resnets.InducingPointDecoder.forward",
          lambda: {"z": torch.randn(N, 4), "phase": curves()["phase"]}, instance=decoder,
          allow={**training("z"), "phase:size": PHASES}),
+    Case(P + "light_curve_resnets.LightCurveAutoencoder",
+         lambda: {"encoder": encoder(), "decoder": decoder(), "feature_dim": 3}),
+    Case(P + "light_curve_resnets.LightCurveAutoencoder.encode", curves, instance=lc_vade),
+    Case(P + "light_curve_resnets.LightCurveAutoencoder.reconstruct", query, instance=vae,
+         allow={"query_phase:size": PHASES}),
 ]
 
 
@@ -110,10 +115,8 @@ def model_cases(module: str, cls: str, builder: str, make) -> list[Case]:
         Case(target + ".parameters_by_loss", dict, instance=make),
         Case(target + ".terms", lambda: {**with_features(), "generator": seeded()}, instance=make),
         Case(target + ".training_loss", batch, instance=make),
-        Case(target + ".encode", curves, instance=make),
         *(Case(target + f".{method}", with_features, instance=make)
           for method in ("class_probabilities", "anomaly_score")),
-        Case(target + ".reconstruct", query, instance=make, allow={"query_phase:size": PHASES}),
     ]
 
 

@@ -626,8 +626,7 @@ Allowed inputs:
 - gi_core.nets.light_curve_resnets.InducingPointDecoder.forward z:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
 - gi_core.nets.light_curve_resnets.InducingPointDecoder.forward z:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
 - gi_core.nets.light_curve_resnets.InducingPointDecoder.forward phase:size: any number of phases: the GP posterior is evaluated wherever asked
-- gi_core.models.lc_vade.LCVaDE.reconstruct query_phase:size: any number of phases: the GP posterior is evaluated wherever asked
-- gi_core.models.light_curve_vae.LightCurveVAE.reconstruct query_phase:size: any number of phases: the GP posterior is evaluated wherever asked
+- gi_core.nets.light_curve_resnets.LightCurveAutoencoder.reconstruct query_phase:size: any number of phases: the GP posterior is evaluated wherever asked
 - gi_core.data.light_curves.LightCurveSet source:unknown: free text, shown in messages and records
 - gi_core.data.light_curves.LightCurveSet citation:unknown: free text, shown in messages and records
 - gi_core.data.light_curves.LightCurveSet.subset indices:size: any number of stars may be selected
