@@ -56,7 +56,10 @@ from gi_core.training_step import (
     optimizer_step,
     rewrite_metrics,
 )
-from gi_core.validation import check_device, check_non_negative_int, check_path, check_positive_int
+from gi_core.validation import check_choice, check_device, check_non_negative_int, check_path, check_positive_int
+
+UPDATES = ("simultaneous", "alternating")
+"""How a trainer with several optimizers moves them in one step (see :class:`Trainer`)."""
 
 
 
@@ -104,7 +107,10 @@ class Trainer:
     ``optimizer`` is one optimizer for the term ``"loss"``, or, for adversarial models, a
     dict from loss-term names to optimizers, e.g. ``{"loss": opt_gen, "critic_loss": opt_critic}``:
     each optimizer then descends the gradient of its own term with respect to its own
-    parameters, all gradients taken at the same point (simultaneous updates).
+    parameters, all gradients taken at the same point (``updates="simultaneous"``), or one after the other in the
+    dict's order, the loss evaluated afresh on the same batch before each update (``updates="alternating"``: the
+    second player answers the first one's new parameters, as in ADDA or AVDA; the logged terms are those of the last
+    evaluation).
 
     ``schedules`` maps names to functions of the step (0, 1, ...), applied before each step: ``"lr"`` gives a
     factor of every group's initial learning rate, any other name a coefficient of the model, set with
@@ -136,8 +142,10 @@ class Trainer:
         schedules: Mapping[str, Callable[[int], float]] | None = None,
         drop_last: bool = True,
         threads: int | None = None,
+        updates: str = "simultaneous",
     ) -> None:
         check_trainable(model, "model", groups=False)
+        check_choice(updates, UPDATES, "updates")
         tensors = check_training_data(data, batch_size)
         n = tensors[0].shape[0]
         check_non_negative_int(seed, "seed")
@@ -151,6 +159,7 @@ class Trainer:
         self.device = check_device(device, "device") if device is not None else next(model.parameters()).device
         self.model = model.to(self.device)
         self.optimizers = check_optimizers(optimizer)
+        self.updates = updates
         self.data = tuple(t.to(self.device) for t in tensors)
         self.batch_size = batch_size
         self.drop_last = bool(drop_last)
@@ -211,10 +220,13 @@ class Trainer:
             self.model.train()
             batch = self._batch()
             apply_schedules(self.schedules, self.step, self.model, self.optimizers)
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
-                terms = self.loss_fn(*batch)
-            floats = self._read_terms(terms)
-            optimizer_step(self.optimizers, terms)
+            groups = ([self.optimizers] if self.updates == "simultaneous"
+                      else [{name: optimizer} for name, optimizer in self.optimizers.items()])
+            for group in groups:
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp):
+                    terms = self.loss_fn(*batch)
+                floats = self._read_terms(terms)
+                optimizer_step(group, terms)
             self.step += 1
         return floats
 

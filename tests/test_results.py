@@ -154,5 +154,5 @@ def test_every_stored_result_and_reference_table_reads():
     names = sorted(path.stem for path in RESULTS_DIR.glob("*.json"))
     assert len(names) > 10 and all(read_result(name)["name"] == name for name in names)
     assert {path.stem for path in REFERENCE_DIR.glob("*.json")} == {
-        "seed002_table_6_4", "seed002_table_8_7", "seed002_table_9_3", "seed003_table_2"}
+        "seed000_tables_4_1_4_2", "seed002_table_6_4", "seed002_table_8_7", "seed002_table_9_3", "seed003_table_2"}
     assert all(read_reference(path.stem)["table"] for path in REFERENCE_DIR.glob("*.json"))

@@ -206,6 +206,19 @@ def test_each_optimizer_descends_its_own_term_simultaneously(data):
     assert abs(model.a.item()) < 1e-3 and abs(model.b.item()) < 1e-3
 
 
+def test_alternating_updates_answer_the_previous_players_new_parameters(data):
+    model = TwoPlayerModel()
+    opts = {"loss": torch.optim.SGD([model.a], lr=0.1), "critic_loss": torch.optim.SGD([model.b], lr=0.1)}
+    trainer = Trainer(model, opts, data, batch_size=4, progress=False, updates="alternating")
+    trainer.train_step()
+    # a first, at (1, 1): a = 1 - 0.1 * 2 = 0.8; then b at (0.8, 1): d/db of -(value) = b - a = 0.2, b = 0.98
+    assert model.a.item() == pytest.approx(0.8) and model.b.item() == pytest.approx(0.98)
+    trainer.fit(300)
+    assert abs(model.a.item()) < 1e-3 and abs(model.b.item()) < 1e-3
+    with pytest.raises(ValueError, match="updates"):
+        Trainer(model, opts, data, batch_size=4, progress=False, updates="gauss-seidel")
+
+
 def test_missing_optimised_term_is_named(data):
     model = TwoPlayerModel()
     opts = {"loss": torch.optim.SGD([model.a], lr=0.1), "disc": torch.optim.SGD([model.b], lr=0.1)}

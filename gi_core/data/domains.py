@@ -52,6 +52,7 @@ TASKS = {
     "mnist_usps_framed": DATask("mnist", "usps", usps_box=20),
     "usps_mnist_framed": DATask("usps", "mnist", usps_box=20),
     "mnist_usps_framed_balanced": DATask("mnist", "usps", usps_box=20, balance_target=True),
+    "svhn_mnist": DATask("svhn", "mnist", channels=3),
 }
 DOMAIN_SPLITS = ("source", "target", "source_test", "target_test")
 

@@ -3,7 +3,8 @@ step.
 
 :func:`grl_schedule` and :func:`dann_learning_rate` are the formulas of the paper, in the progress
 :math:`p\in[0,1]`; :func:`grl_ramp` and :func:`annealed_lr_factor` turn them into functions of the step that
-:class:`gi_core.trainer.Trainer` applies before each step (its ``schedules``).
+:class:`gi_core.trainer.Trainer` applies before each step (its ``schedules``). :func:`linear_ramp` is AVDA's
+:math:`\gamma` (Pérez Carrasco 2021, Eq. 3.12).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 
 import torch
 
-from gi_core.validation import check_positive_int, check_real
+from gi_core.validation import check_non_negative_int, check_positive_int, check_real
 
 
 def grl_schedule(progress: float, gamma: float = 10.0) -> float:
@@ -64,3 +65,23 @@ def grl_ramp(lambda_max: float, steps: int, gamma: float = 10.0) -> Callable[[in
         return float(lambda_max * torch.tanh(0.5 * gamma * progress))
 
     return coefficient
+
+
+def linear_ramp(start: float, end: float, steps: int) -> Callable[[int], float]:
+    r"""A linear ramp from ``start`` to ``end`` over ``steps`` :math:`T`, then constant:
+    :math:`v_t = (1-p)\,v_0 + p\,v_1` with :math:`p=\min(t/T, 1)`, i.e. :math:`v_0 + (v_1-v_0)\min(t/T,1)`.
+
+    AVDA's weight :math:`\gamma` of Eq. 3.12 (Pérez Carrasco 2021) is ``linear_ramp(1.0, 0.9, 25)`` for the digits
+    (``0.85`` for the galaxies): the thesis's "decreases linearly ... after 25 unsupervised batches" read as a ramp
+    over the first 25 batches. The values are finite and non-negative (the trainer refuses negative schedule
+    values), so ``start`` and ``end`` must be :math:`\ge 0`; the ends are returned exactly.
+    """
+    start = check_real(start, "start", minimum=0.0)
+    end = check_real(end, "end", minimum=0.0)
+    check_positive_int(steps, "steps")
+
+    def value(step: int) -> float:
+        progress = min(check_non_negative_int(step, "step") / steps, 1.0)
+        return (1.0 - progress) * start + progress * end
+
+    return value
