@@ -26,11 +26,14 @@ import pandas as pd
 import torch
 
 from gi_core.data.digit_shots import signed_domain_data
-from gi_core.experiments.avda_runs import AVDAConfig, run_plan_entry, source_model
+from gi_core.data.domains import DomainData
+from gi_core.experiments.avda_runs import (AVDAConfig, load_run_model, run_name, run_plan_entry, source_model,
+                                           train_run)
+from gi_core.models.avda import AVDASource
 from gi_core.results import MissingResultError, git_commit, provenance, read_reference, read_result, write_result
-from gi_core.runs import add_run_arguments, check_outputs
+from gi_core.runs import add_run_arguments, check_outputs, load_or_run
 from gi_core.runtime import current_profile
-from gi_core.validation import check_choice, check_seeds
+from gi_core.validation import check_choice, check_instance, check_seeds
 
 RESULT_PREFIX = "avda"
 """Result files are ``results/avda_<plan>.json``."""
@@ -60,7 +63,7 @@ PLANS: dict[str, Plan] = {
                           validation_size=50), [0])],
     "mnist_usps_cpu": _task_plan("mnist_usps", _CPU, _CPU_BASELINE, [0, 1, 2]),
     "usps_mnist_cpu": _task_plan("usps_mnist", _CPU, _CPU_BASELINE, [0, 1, 2]),
-    "ablations_cpu": [(AVDAConfig(task="mnist_usps", shots=5, **_CPU, **options), [0, 1, 2])
+    "ablations_cpu": [(AVDAConfig(task="mnist_usps", shots=5, **_CPU, **options), [0, 1])
                       for options in _ABLATIONS],
     "mnist_usps": _task_plan("mnist_usps", _GPU, _GPU_BASELINE, DRAWS),
     "usps_mnist": _task_plan("usps_mnist", _GPU, _GPU_BASELINE, DRAWS),
@@ -127,6 +130,23 @@ def reproduce(plan: Plan, run_dir: Path, result_name: str, device: torch.device 
     return write_result(result_name, metrics, meta | {"commit": commit}, results_dir)
 
 
+def trained_run(config: AVDAConfig, draw: int, data: DomainData, run_dir: Path | None = None, progress: bool = True
+                ) -> tuple[AVDASource, torch.nn.Module, dict]:
+    """The source model, the final model and the record of one run: read back from ``run_dir`` when it finished
+    there, else trained (and kept there, if given)."""
+    check_instance(config, AVDAConfig, "config")
+    source = None if config.method == "dann" else source_model(config, data, run_dir, progress)[0]
+    holder = {}
+
+    def run(folder: Path | None) -> dict:
+        holder["model"], record = train_run(config, data, draw, source, folder, progress)
+        return record
+
+    record = load_or_run(run_dir, run_name(config, draw), run)
+    model = holder["model"] if "model" in holder else load_run_model(config, data, draw, source, run_dir)
+    return source, model, record
+
+
 def stored(plan: str) -> dict:
     """The stored result of a plan (``results/avda_<plan>.json``); :class:`MissingResultError` if absent."""
     check_choice(plan, tuple(PLANS), "plan")
@@ -182,6 +202,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", nargs="+", default=None, metavar="LABEL", help="only these run labels of the plan")
     add_run_arguments(parser, steps=None, batch_size=AVDAConfig.batch_size, run_dir="avda",
                       result_help="result file stem (default avda_<plan>)")
+    parser.set_defaults(batch_size=None)  # the plans' own batch sizes unless --batch-size is given
     args = parser.parse_args(argv)
     if current_profile() != "full" and args.plan != "quick":
         parser.error("set GI_PROFILE=full: the reproduction needs the complete datasets")

@@ -188,15 +188,16 @@ class AVDAAdapter(nn.Module):
             check_tensor(t, name, ndim=2)
             if t.shape[1] != j:
                 raise ValueError(f"{name} must have {j} columns (the latent dimension), got shape {tuple(t.shape)}")
+            check_batch(t, name, like=self.discriminator, finite=False)  # z^s meets D's weights in their dtype
         if source_mean.shape != source_log_var.shape:
             raise ValueError("source_mean and source_log_var must have one shape")
         check_class_indices(source_y, source_mean.shape[0], k, "source_y")
         shape = _encoder_input_shape(self.target_encoder)
-        check_batch(target_x, "target_x", shape, like=self.target_encoder, finite=False)
+        check_batch(target_x, "target_x", shape, like=self.target_encoder)  # finite: the Gumbel draw needs it
         if len(shots) not in (0, 2):
             raise TypeError(f"the labelled target batch is (shot_x, shot_y) or absent, got {len(shots)} tensors")
         if shots:
-            check_batch(shots[0], "shot_x", shape, like=self.target_encoder, finite=False)
+            check_batch(shots[0], "shot_x", shape, like=self.target_encoder)
             check_class_indices(shots[1], shots[0].shape[0], k, "shot_y")
 
     def _alignment(self, z_s: Tensor, source_y: Tensor, z_t: Tensor, labels_t: Tensor) -> tuple[Tensor, Tensor]:
