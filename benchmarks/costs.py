@@ -24,7 +24,8 @@ H100_FLOPS = 67e12
 H100_SHARE = 0.10
 TITLES = {"01_elbo": "1, the ELBO", "02_joint_kl": "2, the joint KL", "03_mutual_information": "3, the MI view",
           "04_domain_adaptation": "4, domain adaptation", "04b_domain_adaptation_diagnostics": "4, appendix",
-          "05_clustering": "5, clustering", "06_light_curves": "6, light curves"}
+          "05_clustering": "5, clustering", "06_light_curves": "6, light curves",
+          "07_avda": "7, AVDA"}
 
 
 def minutes(seconds: float) -> str:

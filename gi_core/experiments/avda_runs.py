@@ -41,12 +41,12 @@ from gi_core.models.dann import DANN
 from gi_core.nets.discriminators import DomainDiscriminator
 from gi_core.nets.gradient_reversal import GradientReversal
 from gi_core.nets.unit_digits import UNITEncoder, unit_latent_mlp
-from gi_core.results import git_commit
+from gi_core.results import MissingResultError, git_commit
 from gi_core.runs import load_or_run
 from gi_core.runtime import seed_everything
 from gi_core.trainer import Trainer
 from gi_core.validation import (check_choice, check_instance, check_non_negative_int, check_path, check_positive_int,
-                                check_real)
+                                check_real, check_seeds)
 
 METHODS = ("avda", "source_only", "fine_tune", "target_only", "dann")
 SHOT_METHODS = ("fine_tune", "target_only")
@@ -102,6 +102,8 @@ class AVDAConfig:
             check_instance(getattr(self, name), bool, name)
         check_real(self.lr, "lr", minimum=0.0, strict=True)
         check_real(self.beta, "beta", minimum=0.0, maximum=1.0)
+        if self.beta == 1.0:
+            raise ValueError("beta must lie in [0, 1) (Adam's decay of both moments), got 1.0")
         check_real(self.gamma_end, "gamma_end", minimum=0.0, maximum=1.0)
         for name in ("alpha_s", "alpha_t"):
             check_real(getattr(self, name), name, minimum=0.0)
@@ -192,6 +194,7 @@ def split_target(config: AVDAConfig, data: DomainData, draw: int) -> dict[str, T
     """The draw's index sets of the target training images: ``shots`` (labelled, by class), ``validation`` (100
     labelled images for model selection, disjoint from the shots) and ``unlabelled`` (every image but the shots)."""
     check_instance(config, AVDAConfig, "config")
+    check_instance(data, DomainData, "data")
     check_non_negative_int(draw, "draw")
     labels = data.target_y.cpu()
     shots = draw_shots(labels, config.shots, draw)
@@ -264,21 +267,29 @@ def train_run(config: AVDAConfig, data: DomainData, draw: int, source: AVDASourc
                       checkpoint_every=config.checkpoint_every if folder else 0, progress=progress,
                       schedules=schedules, amp=config.amp, compile=config.compile, updates="alternating" if config.method == "avda" else "simultaneous")
     evaluations = _read_selection(folder, trainer.resume())
+    if trainer.step > steps:
+        raise ValueError(f"checkpoint_dir {folder} holds a checkpoint at step {trainer.step}, past this run's {steps} "
+                         "steps (the run name ignores the length): delete it or train longer")
     start = time.perf_counter()
     best: tuple[float, int, float] | None = None
     for entry in evaluations:
         if best is None or entry["validation_accuracy"] >= best[0]:
             best = (entry["validation_accuracy"], entry["step"], entry["test_accuracy"])
-    while trainer.step < steps:
+    while True:
+        # an evaluation point not yet evaluated (also one a kill interrupted after the step's checkpoint)
+        if (trainer.step and (trainer.step % config.eval_every == 0 or trainer.step == steps)
+                and (not evaluations or evaluations[-1]["step"] < trainer.step)):
+            entry = {"step": trainer.step, "validation_accuracy": accuracy(model.predict(val_x), val_y),
+                     "test_accuracy": accuracy(model.predict(data.target_test_x), data.target_test_y)}
+            evaluations.append(entry)
+            if best is None or entry["validation_accuracy"] >= best[0]:
+                best = (entry["validation_accuracy"], entry["step"], entry["test_accuracy"])
+            if folder is not None:  # the evaluations first: a kill in between re-evaluates, never loses one
+                write_text_atomically(folder / SELECTION_FILE, json.dumps(evaluations))
+                trainer.save_checkpoint()
+        if trainer.step >= steps:
+            break
         trainer.fit(min(steps, (trainer.step // config.eval_every + 1) * config.eval_every))
-        entry = {"step": trainer.step, "validation_accuracy": accuracy(model.predict(val_x), val_y),
-                 "test_accuracy": accuracy(model.predict(data.target_test_x), data.target_test_y)}
-        evaluations.append(entry)
-        if best is None or entry["validation_accuracy"] >= best[0]:
-            best = (entry["validation_accuracy"], entry["step"], entry["test_accuracy"])
-        if folder is not None:
-            trainer.save_checkpoint()
-            write_text_atomically(folder / SELECTION_FILE, json.dumps(evaluations))
     model.eval()
     return model, record | {
         "steps": steps, "train_seconds": round(time.perf_counter() - start, 2),
@@ -291,11 +302,15 @@ def load_run_model(config: AVDAConfig, data: DomainData, draw: int, source: AVDA
                    ) -> torch.nn.Module:
     """The final model of a finished AVDA or baseline run, rebuilt and loaded from its checkpoint in ``run_dir``."""
     check_instance(config, AVDAConfig, "config")
+    check_instance(data, DomainData, "data")
+    if config.method != "dann":
+        check_instance(source, AVDASource, "source")
     folder = check_path(run_dir, "run_dir") / run_name(config, draw)
     if config.method == "source_only":
         return source
     if not has_checkpoint(folder):
-        raise FileNotFoundError(f"no checkpoint of run {run_name(config, draw)} in {run_dir}; train it first")
+        raise MissingResultError(f"no checkpoint of run {run_name(config, draw)} (draw {draw}) in run_dir {run_dir}; "
+                                 "train it first")
     seed_everything(draw)
     model, _, _ = _model_and_data(config, data, source, split_target(config, data, draw), draw)
     state, _ = read_checkpoint(folder)
@@ -307,6 +322,8 @@ def run_plan_entry(config: AVDAConfig, draws: list[int], data: DomainData, run_d
                    progress: bool = True) -> list[dict]:
     """Every draw of one configuration (:func:`~gi_core.runs.load_or_run`: finished runs are read back)."""
     check_instance(config, AVDAConfig, "config")
+    draws = check_seeds(draws, "draws")
+    check_instance(data, DomainData, "data")
     source = None if config.method == "dann" else source_model(config, data, run_dir, progress)[0]
     return [load_or_run(run_dir, run_name(config, draw),
                         lambda folder, d=draw: train_run(config, data, d, source, folder, progress)[1])

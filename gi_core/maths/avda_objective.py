@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from gi_core.maths.categorical import check_probability_table
-from gi_core.maths.gan_losses import discriminator_loss, generator_loss
+from gi_core.maths.gan_losses import discriminator_loss, generator_loss, optimal_discriminator
 from gi_core.maths.gaussians import kl_diag_gaussians
 from gi_core.validation import check_class_indices, check_generator, check_real, check_same_shape, check_tensor
 
@@ -295,3 +295,50 @@ def target_objective(supervised: Tensor, unsupervised: Tensor, adversarial: Tens
         check_tensor(value, name, ndim=0, finite=False)
     gamma = check_real(gamma, "gamma", minimum=0.0, maximum=1.0)
     return gamma * supervised + (1.0 - gamma) * unsupervised + adversarial
+
+
+def _check_joint(table: Tensor, name: str) -> None:
+    """Raise unless ``table`` is a 2-D table of probabilities summing to 1 over both axes."""
+    check_tensor(table, name, ndim=2)
+    check_probability_table(table.reshape(-1), name)
+
+
+def optimal_class_discriminator(source_joint: Tensor, target_marginal: Tensor) -> Tensor:
+    r"""The (K+1)-way discriminator that minimises Eq. 3.8 on a finite code space, both domains weighted alike.
+
+    Pointwise in :math:`z`, :math:`\mathcal L_D` is :math:`-\sum_k p_s(z,k)\log D_k(z) - p_t(z)\log D_{K+1}(z)`
+    subject to :math:`\sum_j D_j(z)=1`, so (Lagrange)
+
+    .. math:: D^*_k(z) = \frac{p_s(z,k)}{p_s(z)+p_t(z)},\qquad D^*_{K+1}(z) = \frac{p_t(z)}{p_s(z)+p_t(z)},
+
+    Odena's (2016) semi-supervised discriminator. ``source_joint`` ``(N, K)`` is :math:`p_s(z, y)`, ``target_marginal``
+    ``(N,)`` is :math:`p_t(z)`, each summing to 1; returns ``(N, K+1)``, uniform where neither domain has mass.
+    """
+    _check_joint(source_joint, "source_joint")
+    check_probability_table(target_marginal, "target_marginal", ndim=1)
+    if target_marginal.shape[0] != source_joint.shape[0]:
+        raise ValueError(f"source_joint (N, K) and target_marginal (N,) must share N, got {tuple(source_joint.shape)} "
+                         f"and {tuple(target_marginal.shape)}")
+    table = torch.cat([source_joint, target_marginal[:, None]], 1)
+    total = table.sum(1, keepdim=True)
+    return torch.where(total > 0, table / total.clamp_min(torch.finfo(table.dtype).tiny), 1.0 / table.shape[1])
+
+
+def alignment_costs(source_joint: Tensor, target_joint: Tensor) -> dict[str, Tensor]:
+    r"""What the target encoder pays against each *optimal* discriminator, on a finite code space.
+
+    ``source_joint`` and ``target_joint`` ``(N, K)`` are :math:`p_s(z, y)` and :math:`p_t(z, y)` (the target's classes
+    taken as its pseudo-labels). Returns ``"classes"``, Eq. 3.9 at :math:`D^*` of :func:`optimal_class_discriminator`,
+    :math:`\mathbb E_{p_t(z,y)}[-\log D^*_y(z)]`, and ``"binary"``, the non-saturating encoder loss at the optimal
+    binary discriminator :math:`D^*=p_s/(p_s+p_t)` (:func:`gi_core.maths.gan_losses.optimal_discriminator`),
+    :math:`\mathbb E_{p_t(z)}[-\log D^*(z)]`. The binary cost depends on the marginals only, and is smallest
+    (:math:`\log 2`) when they match; the (K+1)-way cost is infinite wherever the target puts a class where the source
+    has none of it.
+    """
+    _check_joint(source_joint, "source_joint")
+    _check_joint(target_joint, "target_joint")
+    check_same_shape(source_joint=source_joint, target_joint=target_joint)
+    discriminator = optimal_class_discriminator(source_joint, target_joint.sum(1))
+    binary = optimal_discriminator(source_joint.sum(1), target_joint.sum(1))
+    return {"classes": -torch.special.xlogy(target_joint, discriminator[:, :-1]).sum(),
+            "binary": -torch.special.xlogy(target_joint.sum(1), binary).sum()}

@@ -133,13 +133,15 @@ class AVDAAdapter(nn.Module):
     ``"binary"``), the frozen prior moments ``(K, J)``, the weights ``alpha_t`` (10), ``tau`` (3) and the scheduled
     coefficient ``"gamma"`` (:meth:`set_coefficient`; 1 until the trainer sets it). ``target_decoder`` adds a
     target generative model (the AVDA_GT ablation): its squared error joins the unlabelled term.
-    ``categorical_kl=False`` drops :math:`\mathrm{KL}(q(y|z)\|p(y))`, the term that raises the prediction entropy.
+    ``categorical_kl=False`` drops :math:`\mathrm{KL}(q(y|z)\|p(y))`, the term that raises the prediction entropy;
+    ``unlabelled_kl=False`` drops the whole unlabelled term :math:`\mathcal L_t^{unsup}`, leaving the alignment
+    :math:`\mathcal L_A` (and the shots' term) to act alone: the chapter's toy isolates the discriminator this way.
     """
 
     def __init__(self, target_encoder: nn.Module, target_classifier: nn.Module, discriminator: nn.Module,
                  prior_means: Tensor, prior_log_vars: Tensor, *, alpha_t: float = 10.0, tau: float = 3.0,
                  discriminator_kind: str = "classes", target_decoder: nn.Module | None = None,
-                 categorical_kl: bool = True) -> None:
+                 categorical_kl: bool = True, unlabelled_kl: bool = True) -> None:
         super().__init__()
         for name, module in (("target_encoder", target_encoder), ("target_classifier", target_classifier),
                              ("discriminator", discriminator)):
@@ -153,6 +155,7 @@ class AVDAAdapter(nn.Module):
                              f"{tuple(prior_log_vars.shape)}")
         check_choice(discriminator_kind, DISCRIMINATORS, "discriminator_kind")
         check_instance(categorical_kl, bool, "categorical_kl")
+        check_instance(unlabelled_kl, bool, "unlabelled_kl")
         self.target_encoder, self.target_classifier = target_encoder, target_classifier
         self.discriminator, self.target_decoder = discriminator, target_decoder
         self.register_buffer("prior_means", prior_means.detach().clone())
@@ -161,6 +164,7 @@ class AVDAAdapter(nn.Module):
         self.alpha_t = check_real(alpha_t, "alpha_t", minimum=0.0)
         self.tau = check_real(tau, "tau", minimum=0.0, strict=True)
         self.discriminator_kind, self.categorical_kl = discriminator_kind, categorical_kl
+        self.unlabelled_kl = unlabelled_kl
 
     @property
     def num_classes(self) -> int:
@@ -231,6 +235,8 @@ class AVDAAdapter(nn.Module):
         unsup = unlabelled_target_objective(mean_u, log_var_u, logits_u, pseudo, self.prior_means, self.prior_log_vars)
         unsup_loss = unsup["loss"] if self.categorical_kl else component_kl(
             mean_u, log_var_u, self.prior_means, self.prior_log_vars, pseudo).mean()
+        if not self.unlabelled_kl:
+            unsup_loss = torch.zeros_like(unsup_loss)
         terms = {"unsupervised": unsup_loss.detach(), "categorical_kl": unsup["categorical_kl"],
                  "gaussian_kl": unsup["gaussian_kl"], "entropy": unsup["entropy"]}
         if self.target_decoder is not None:

@@ -646,6 +646,95 @@ Allowed inputs:
 - gi_core.experiments.light_curves.Plan result:unknown: free text: any string is a valid title, stem or description (check_file_stem checks a stem when it is written)
 - gi_core.experiments.light_curves.Plan description:unknown: free text: any string is a valid title, stem or description (check_file_stem checks a stem when it is written)
 - gi_core.experiments.light_curves.trained_model seed:zero: 0 is a seed
+- gi_core.nets.unit_digits.UNITEncoder.forward x:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.nets.unit_digits.UNITEncoder.forward x:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.nets.unit_digits.UNITDecoder.forward z:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.nets.unit_digits.UNITDecoder.forward z:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.data.digit_shots.draw_shots labels:size: any number of labels: the indices are drawn from those given
+- gi_core.data.digit_shots.draw_shots shots_per_class:zero: 0 shots: unsupervised adaptation, no indices
+- gi_core.data.digit_shots.draw_shots seed:zero: 0 is a valid seed
+- gi_core.data.digit_shots.draw_shots exclude:empty: an empty exclude excludes nothing, as None does
+- gi_core.data.digit_shots.draw_shots exclude:size: any number of excluded indices
+- gi_core.data.digit_shots.validation_indices labels:size: any number of labels: the indices are drawn from those given
+- gi_core.data.digit_shots.validation_indices seed:zero: 0 is a valid seed
+- gi_core.data.digit_shots.validation_indices exclude:empty: an empty exclude excludes nothing, as None does
+- gi_core.data.digit_shots.validation_indices exclude:size: any number of excluded indices
+- gi_core.maths.avda_objective.straight_through_gumbel logits:size: any number of classes K: the logits' last axis
+- gi_core.maths.avda_objective.component_kl mean:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.component_kl mean:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.component_kl log_var:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.component_kl log_var:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.component_kl prior_means:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.component_kl prior_means:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.component_kl prior_log_vars:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.component_kl prior_log_vars:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.component_kl mean:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.component_kl mean:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.component_kl log_var:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.component_kl log_var:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.component_kl prior_means:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.component_kl prior_means:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.component_kl prior_log_vars:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.component_kl prior_log_vars:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.categorical_prior_kl logits:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.categorical_prior_kl logits:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.source_objective log_likelihood:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.source_objective log_likelihood:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.source_objective kl:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.source_objective kl:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.source_objective class_logits:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.source_objective class_logits:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.labelled_target_objective kl:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.labelled_target_objective kl:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.labelled_target_objective class_logits:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.labelled_target_objective class_logits:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.unlabelled_target_objective mean:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.unlabelled_target_objective mean:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.unlabelled_target_objective log_var:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.unlabelled_target_objective log_var:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.unlabelled_target_objective prior_means:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.unlabelled_target_objective prior_means:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.unlabelled_target_objective prior_log_vars:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.unlabelled_target_objective prior_log_vars:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.unlabelled_target_objective class_logits:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.unlabelled_target_objective class_logits:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.discriminator_objective source_logits:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.discriminator_objective source_logits:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.discriminator_objective target_logits:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.discriminator_objective target_logits:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.adversarial_objective target_logits:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.adversarial_objective target_logits:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.binary_adversarial_objectives source_logits:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.binary_adversarial_objectives source_logits:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.binary_adversarial_objectives target_logits:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.binary_adversarial_objectives target_logits:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.binary_adversarial_objectives source_logits:size: each domain's batch has its own size, averaged on its own
+- gi_core.maths.avda_objective.binary_adversarial_objectives target_logits:size: each domain's batch has its own size, averaged on its own
+- gi_core.maths.avda_objective.target_objective supervised:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.target_objective supervised:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.target_objective unsupervised:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.target_objective unsupervised:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.target_objective adversarial:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.maths.avda_objective.target_objective adversarial:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.models.avda.AVDASource.training_loss x:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.models.avda.AVDASource.training_loss x:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.models.code_classifier.CodeMean.forward x:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.models.code_classifier.CodeMean.forward x:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.models.code_classifier.CodeClassifier.forward x:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.models.code_classifier.CodeClassifier.forward x:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.models.code_classifier.CodeClassifier.training_loss x:nan: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.models.code_classifier.CodeClassifier.training_loss x:inf: training path: a non-finite value reaches the trainer's guard, which names the step and term
+- gi_core.data.toy.label_shifted_domains seed:zero: 0 is a seed
+- gi_core.experiments.avda_toy.toy_alignment seed:zero: 0 is a seed
+- gi_core.experiments.avda_toy.toy_alignment shots:zero: 0 shots is unsupervised adaptation (no labelled target points)
+- gi_core.experiments.avda_runs.AVDAConfig shots:zero: 0 shots is unsupervised adaptation (AVDA without labelled target images)
+- gi_core.experiments.avda_runs.AVDAConfig checkpoint_every:zero: 0 turns the periodic checkpoints off (a run still checkpoints at each evaluation)
+- gi_core.experiments.avda_runs.AVDAConfig source_seed:zero: 0 is a seed (of the source model)
+- gi_core.experiments.avda_runs.run_name draw:zero: 0 is a seed (a draw of the shots)
+- gi_core.experiments.avda_runs.split_target draw:zero: 0 is a seed (a draw of the shots)
+- gi_core.experiments.avda_runs.train_run draw:zero: 0 is a seed (a draw of the shots)
+- gi_core.experiments.avda.reproduce result_name:unknown: free text: any string is a valid title, stem or description (check_file_stem checks a stem when it is written)
+- gi_core.experiments.avda.trained_run draw:zero: 0 is a seed (a draw of the shots)
 """
 
 from __future__ import annotations
@@ -655,11 +744,17 @@ import pytest
 from tests.fuzz import (cases_anomaly, cases_data, cases_experiments, cases_infra, cases_lc_maths, cases_lc_models,
                          cases_light_curve_data, cases_light_curve_experiments, cases_maths, cases_metrics, cases_mpcc,
                          cases_nets_models, cases_trainer, cases_vade)
+from tests.fuzz import cases_avda_nets_data
+from tests.fuzz import cases_avda_maths
+from tests.fuzz import cases_avda_models
+from tests.fuzz import cases_avda_toy
+from tests.fuzz import cases_avda_experiments
 from tests.fuzz.harness import judge, mutants, public_callables
 
 AREAS = (cases_maths, cases_nets_models, cases_metrics, cases_data, cases_experiments, cases_trainer, cases_infra,
          cases_mpcc, cases_vade, cases_lc_maths, cases_anomaly, cases_lc_models, cases_light_curve_data,
-         cases_light_curve_experiments)
+         cases_light_curve_experiments, cases_avda_nets_data, cases_avda_maths, cases_avda_models,
+         cases_avda_toy, cases_avda_experiments)
 CASES = [case for area in AREAS for case in area.CASES]
 EXEMPT = {name: reason for area in AREAS for name, reason in area.EXEMPT.items()}
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from gi_core.maths.schedules import annealed_lr_factor, dann_learning_rate, grl_ramp, grl_schedule
+from gi_core.maths.schedules import annealed_lr_factor, dann_learning_rate, grl_ramp, grl_schedule, linear_ramp
 
 
 def test_grl_schedule_values():
@@ -68,3 +68,30 @@ def test_step_schedules_validate_their_settings():
             grl_ramp(bad, 10)
     with pytest.raises(ValueError, match=r"gamma must lie in \(0.0, inf\)"):
         grl_ramp(1.0, 10, gamma=0.0)
+
+
+def test_linear_ramp_is_avda_gamma_then_constant():
+    """The thesis's gamma (Pérez Carrasco 2021, Eq. 3.12): 1.0 to 0.9 over the first 25 batches, then 0.9."""
+    gamma = linear_ramp(1.0, 0.9, 25)
+    for step, value in ((0, 1.0), (12, 0.952), (25, 0.9), (1000, 0.9)):
+        assert gamma(step) == pytest.approx(value, abs=1e-12)
+    assert gamma(0) == 1.0 and gamma(25) == 0.9 and gamma(26) == 0.9  # the ends exactly
+    values = [gamma(step) for step in range(27)]
+    assert all(a > b for a, b in zip(values[:26], values[1:26]))
+    assert np.allclose(np.diff(values[:26]), -0.004, rtol=0, atol=1e-12)  # linear: equal decrements
+    rising = linear_ramp(0.0, 2.0, 4)
+    assert [rising(step) for step in range(6)] == [0.0, 0.5, 1.0, 1.5, 2.0, 2.0]
+
+
+def test_linear_ramp_validates_its_settings():
+    for name, args in (("start", (-0.1, 0.9, 25)), ("end", (1.0, -0.5, 25))):
+        with pytest.raises(ValueError, match=rf"{name} must lie in \[0.0, inf\]"):
+            linear_ramp(*args)
+    for bad in (math.nan, math.inf):
+        with pytest.raises(ValueError, match="start must be finite"):
+            linear_ramp(bad, 0.9, 25)
+    for bad in (0, -5, 2.5, True):
+        with pytest.raises(ValueError, match="steps must be a positive integer"):
+            linear_ramp(1.0, 0.9, bad)
+    with pytest.raises(ValueError, match="step must be a non-negative integer"):
+        linear_ramp(1.0, 0.9, 25)(-1)

@@ -39,6 +39,7 @@ CHAPTER_RESULTS = {
     "05_clustering": ("clustering_vade_mnist_cpu", "clustering_vade_mnist_cpu_pretrain30", "clustering_mpcc_mnist_cpu"),
     "06_light_curves": ("light_curves_asas_outliers_cpu", "light_curves_asas_minority_cpu",
                         "light_curves_asas_ablations_cpu"),
+    "07_avda": ("avda_mnist_usps_cpu", "avda_usps_mnist_cpu", "avda_ablations_cpu"),
 }
 # Chapters whose full profile reads MNIST-M, which Colab must build from MNIST and BSDS500 first.
 NEEDS_MNIST_M = ("04_domain_adaptation", "04b_domain_adaptation_diagnostics")

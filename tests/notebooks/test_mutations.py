@@ -59,6 +59,13 @@ MUTATIONS = {
         ("gi_core.maths.lc_vade_objective", "lc_vade_bound_terms", "elbo", 0.1),  # Eq. 9.9 as VaDE's bound on (z, f)
         ("gi_core.maths.lc_vade_objective", "information_anomaly_score", None, 0.1),  # Eq. 9.12 by Monte Carlo
     ],
+    "07_avda": [
+        ("gi_core.maths.avda_objective", "component_kl", None, 1e-3),  # Eq. 3.10 against torch and Monte Carlo
+        ("gi_core.maths.avda_objective", "unlabelled_target_objective", "loss", 1e-3),  # Eq. 3.7, the chain rule
+        ("gi_core.maths.avda_objective", "categorical_prior_kl", None, 1e-3),  # KL to uniform = log K - H
+        ("gi_core.maths.avda_objective", "straight_through_gumbel", None, 0.1),  # one-hot forward values
+        ("gi_core.maths.avda_objective", "discriminator_objective", None, 0.1),  # Eq. 3.8's targets
+    ],
 }
 """Per chapter: (module, function, entry of its result or None, shift)."""
 
