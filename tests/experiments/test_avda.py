@@ -136,6 +136,30 @@ def test_reproduce_writes_every_run_with_its_summary_and_provenance(tmp_path: Pa
     assert again == metrics
 
 
+def test_split_accuracies_score_the_stored_runs_on_the_target_training_and_test_images(
+        tmp_path: Path, small_loader: list, data: DomainData, monkeypatch: pytest.MonkeyPatch) -> None:
+    avda.reproduce(PLAN, tmp_path / "runs", "avda_tiny", CPU, progress=False, results_dir=tmp_path / "results")
+    runs = read_result("avda_tiny", tmp_path / "results")["metrics"]["runs"]
+    monkeypatch.setitem(avda.PLANS, "tiny", PLAN)
+    labels = (PLAN[0][0].label, TINY.label)
+    path = avda.split_accuracies("tiny", tmp_path / "runs", labels, CPU, results_dir=tmp_path / "results")
+    result = read_result(path.stem, tmp_path / "results")
+    records = result["metrics"]["runs"]
+    assert [(r["model"], r["draw"]) for r in records] == [(r["model"], r["draw"]) for r in runs]
+    for record, run in zip(records, runs):  # the test split: each run's last-step accuracy
+        assert record["target_test_accuracy"] == run["test_accuracy_final"]
+    source = ar.source_model(TINY, data, tmp_path / "runs", progress=False)[0]
+    keep = ar.split_target(PLAN[0][0], data, 0)["unlabelled"]
+    by_hand = (source.predict(data.target_x[keep]) == data.target_y[keep]).float().mean().item()
+    assert records[0]["target_train_accuracy"] == by_hand
+    two = [100 * r["target_train_accuracy"] for r in records[1:]]
+    assert result["metrics"]["summary"][TINY.label]["target_train_accuracy"] == [
+        round(statistics.mean(two), 3), round(statistics.stdev(two), 3), 2]
+    assert result["provenance"]["config"]["labels"] == list(labels)
+    with pytest.raises(ValueError, match="plan"):
+        avda.split_accuracies("absent", tmp_path / "runs")
+
+
 def test_reproduce_checks_its_plan_and_outputs_before_loading(tmp_path: Path, small_loader: list) -> None:
     with pytest.raises(ValueError, match="one task"):
         avda.reproduce([(TINY, [0]), (replace(TINY, task="usps_mnist"), [0])], tmp_path, "avda_x", CPU)

@@ -87,6 +87,8 @@ EXPERIMENT = [
     Case(E + "trained_run", lambda: {"config": TINY, "draw": 1, "data": data(), "run_dir": scratch("avda_trained"),
                                      "progress": False}, allow={"draw:zero": SEED}),
     Case(E + "stored", lambda: {"plan": "mnist_usps_cpu"}, run_valid=False),
+    Case(E + "split_accuracies", lambda: {"plan": "mnist_usps_cpu", "run_dir": scratch("avda_splits"),
+                                          "labels": ("avda_5shot",)}, run_valid=False),
     Case(E + "accuracy_table", lambda: {"plan": "mnist_usps_cpu", "metric": "test_accuracy_selected"},
          run_valid=False),
     Case(E + "ablation_table", lambda: {"metric": "test_accuracy_selected"}, run_valid=False),

@@ -100,6 +100,13 @@ def training_seconds(result: str, counted: set[str] | None = None) -> float:
     holds the names already counted by the chapter's other results and gains this result's."""
     record = json.loads((RESULTS / f"{result}.json").read_text())
     runs = record["metrics"].get("runs") if isinstance(record["metrics"], dict) else None
+    sources = record["metrics"].get("sources") if isinstance(record["metrics"], dict) else None
+    if isinstance(sources, dict) and isinstance(runs, list):  # chapter 7: shared source models, counted once
+        counted = set() if counted is None else counted
+        fresh = set(sources) - counted
+        counted |= fresh
+        return float(sum(run.get("train_seconds", 0.0) for run in runs)
+                     + sum(sources[name]["train_seconds"] for name in fresh))
     if isinstance(runs, list) and runs and all("train_seconds" in run for run in runs):
         return float(sum(run["train_seconds"] for run in runs))
     rows = record["metrics"].get("rows") if isinstance(record["metrics"], dict) else None
