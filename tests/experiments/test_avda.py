@@ -141,13 +141,24 @@ def test_split_accuracies_score_the_stored_runs_on_the_target_training_and_test_
     avda.reproduce(PLAN, tmp_path / "runs", "avda_tiny", CPU, progress=False, results_dir=tmp_path / "results")
     runs = read_result("avda_tiny", tmp_path / "results")["metrics"]["runs"]
     monkeypatch.setitem(avda.PLANS, "tiny", PLAN)
+    from gi_core.data.images import load_images
+
+    releases = []  # the ESL test release stands in as the quick USPS test images: the same scores must come out
+
+    def esl(split: str, folder: Path):
+        releases.append(split)
+        quick = load_images("usps", "test", profile="quick")
+        return replace(quick, x=quick.x[:200], y=quick.y[:200])
+
+    monkeypatch.setattr(avda, "load_usps_esl_variant", esl)
     labels = (PLAN[0][0].label, TINY.label)
     path = avda.split_accuracies("tiny", tmp_path / "runs", labels, CPU, results_dir=tmp_path / "results")
     result = read_result(path.stem, tmp_path / "results")
     records = result["metrics"]["runs"]
     assert [(r["model"], r["draw"]) for r in records] == [(r["model"], r["draw"]) for r in runs]
     for record, run in zip(records, runs):  # the test split: each run's last-step accuracy
-        assert record["target_test_accuracy"] == run["test_accuracy_final"]
+        assert record["target_test_accuracy"] == run["test_accuracy_final"] == record["esl_test_accuracy"]
+    assert releases == ["test"]
     source = ar.source_model(TINY, data, tmp_path / "runs", progress=False)[0]
     keep = ar.split_target(PLAN[0][0], data, 0)["unlabelled"]
     by_hand = (source.predict(data.target_x[keep]) == data.target_y[keep]).float().mean().item()

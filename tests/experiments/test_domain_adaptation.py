@@ -45,8 +45,8 @@ def captured_plans(monkeypatch, result: Path) -> list[tuple]:
 
 
 def test_config_validates_task_and_method():
-    with pytest.raises(ValueError, match="unknown task 'svhn_mnist'; choose one of"):
-        DAConfig(task="svhn_mnist")
+    with pytest.raises(ValueError, match="unknown task 'mnist_svhn'; choose one of"):
+        DAConfig(task="mnist_svhn")
     with pytest.raises(ValueError, match="unknown method 'adda'; choose one of"):
         DAConfig(method="adda")
     with pytest.raises(ValueError, match=r"lambda_max must lie in \[0.0, inf\], got -1.0"):
