@@ -64,10 +64,9 @@ _ABLATIONS = ({"learn_prior": False}, {"discriminator": "binary"}, {"target_deco
 PLANS: dict[str, Plan] = {
     "quick": [(AVDAConfig(task="mnist_usps", shots=5, pretrain_steps=60, steps=40, eval_every=20, batch_size=64,
                           validation_size=50), [0])],
-    "mnist_usps_cpu": _task_plan("mnist_usps", _CPU, _CPU_BASELINE, [0, 1, 2]),
-    "usps_mnist_cpu": _task_plan("usps_mnist", _CPU, _CPU_BASELINE, [0, 1, 2]),
-    "ablations_cpu": [(AVDAConfig(task="mnist_usps", shots=5, **_CPU, **options), [0, 1])
-                      for options in _ABLATIONS],
+    "mnist_usps_cpu": _task_plan("mnist_usps", _CPU, _CPU_BASELINE, [0, 1]),
+    "usps_mnist_cpu": _task_plan("usps_mnist", _CPU, _CPU_BASELINE, [0, 1]),
+    "ablations_cpu": [(AVDAConfig(task="mnist_usps", shots=5, **_CPU, **options), [0]) for options in _ABLATIONS],
     "mnist_usps": _task_plan("mnist_usps", _GPU, _GPU_BASELINE, DRAWS),
     "usps_mnist": _task_plan("usps_mnist", _GPU, _GPU_BASELINE, DRAWS),
     "svhn_mnist": _task_plan("svhn_mnist", _GPU, _GPU_BASELINE, DRAWS),
@@ -193,12 +192,16 @@ def split_accuracies(plan: str, run_dir: Path, labels: tuple[str, ...] = ("sourc
     return write_result(result_name, {"summary": summary, "runs": records}, meta, results_dir)
 
 
-def stored(plan: str) -> dict:
-    """The stored result of a plan (``results/avda_<plan>.json``); :class:`MissingResultError` if absent."""
+def stored(plan: str, splits: bool = False) -> dict:
+    """The stored result of a plan (``results/avda_<plan>.json``), or with ``splits`` its split diagnosis
+    (``results/avda_<plan>_splits.json``, :func:`split_accuracies`); :class:`MissingResultError` if absent."""
     check_choice(plan, tuple(PLANS), "plan")
-    result = read_result(f"{RESULT_PREFIX}_{plan}")
+    check_instance(splits, bool, "splits")
+    result = read_result(f"{RESULT_PREFIX}_{plan}" + ("_splits" if splits else ""))
     if result is None:
-        raise MissingResultError(f"no stored result of plan {plan}; run python -m gi_core.experiments.avda --plan {plan}")
+        flag = " --splits" if splits else ""
+        raise MissingResultError(f"no stored result of plan {plan}{flag}; run python -m gi_core.experiments.avda "
+                                 f"--plan {plan}{flag}")
     return result
 
 
